@@ -1,0 +1,76 @@
+"""Area tables (CBS areas + programme areas under every definition) and name-to-code resolution."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+
+NOORD, ZUID = "HEERLEN-NOORD", "HEERLEN-ZUID"
+_WIJK_LABEL = re.compile(r"^Wijk \d+ ")
+
+
+class AreaResolutionError(ValueError):
+    pass
+
+
+def areas_frame(spec: dict[str, Any]) -> pd.DataFrame:
+    """marts.areas: one row per area and definition ('cbs' for areas that do not depend on one)."""
+    rows = []
+    for a in spec["cbs_areas"]:
+        if a["level"] != "wijk":
+            rows.append({**a, "parent_code": a["parent_code"] or None, "definition": "cbs"})
+    for name, members in programme_members(spec).groupby("definition"):
+        side = dict(zip(members.wijk_code, members.area_code, strict=True))
+        for a in spec["cbs_areas"]:
+            if a["level"] == "wijk":
+                rows.append({**a, "parent_code": side[a["area_code"]], "definition": name})
+        for code, label in spec["programme_areas"].items():
+            rows.append(
+                {"area_code": code, "area_name": label, "level": "programma", "parent_code": spec["gemeente"],
+                 "definition": name}
+            )
+    return pd.DataFrame(rows, columns=["area_code", "area_name", "level", "parent_code", "definition"])
+
+
+def programme_members(spec: dict[str, Any]) -> pd.DataFrame:
+    """(definition, area_code, wijk_code): Noord is the listed wijken, Zuid every other wijk."""
+    wijken = [a["area_code"] for a in spec["cbs_areas"] if a["level"] == "wijk"]
+    rows = []
+    for name, d in spec["definitions"].items():
+        noord = set(d["noord"])
+        rows += [(name, NOORD if w in noord else ZUID, w) for w in wijken]
+    return pd.DataFrame(rows, columns=["definition", "area_code", "wijk_code"])
+
+
+class NameResolver:
+    """Resolve StatLine region names to CBS codes.
+
+    KWB exports list the gemeente, then each wijk ("Wijk 12 Hoensbroek-De Dem") followed by its buurten.
+    Wijken are matched by name (the number in the label is not trusted: the 2016 export calls De Beitel
+    "Wijk 41"); a buurt is looked up among the buurten of the wijk above it, so equal names in different
+    wijken cannot be confused.
+    """
+
+    def __init__(self, spec: dict[str, Any]):
+        self.top = {a["area_name"]: a["area_code"] for a in spec["cbs_areas"] if a["level"] in ("land", "gemeente")}
+        self.wijken = {a["area_name"]: a["area_code"] for a in spec["cbs_areas"] if a["level"] == "wijk"}
+        self.buurten: dict[tuple[str, str], str] = {
+            (a["parent_code"], a["area_name"]): a["area_code"] for a in spec["cbs_areas"] if a["level"] == "buurt"
+        }
+
+    def resolve(self, names: list[str]) -> list[str | None]:
+        codes: list[str | None] = []
+        wijk = None
+        for raw in names:
+            name = raw.strip()
+            if name in self.top and not _WIJK_LABEL.match(name):
+                codes.append(self.top[name])
+                wijk = None
+            elif _WIJK_LABEL.match(name):
+                wijk = self.wijken.get(_WIJK_LABEL.sub("", name))
+                codes.append(wijk)
+            else:
+                codes.append(self.buurten.get((wijk, name)) if wijk else None)
+        return codes

@@ -1,0 +1,202 @@
+"""Load the declarative half of the graph from assets/: sources, measures, areas, indicators."""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .headers import Measure
+from .settings import ASSETS_DIR
+
+THEMES = ("demografie", "leren", "werken", "gezondheid", "wonen", "veiligheid")
+DIRECTIONS = ("higher_is_better", "lower_is_better", "context")
+METHODS = ("ratio", "weighted_mean", "sum", "school_ratio", "school_sum")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class CatalogError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str
+    table_id: str
+    year: int | None = None
+    delimiter: str = ","
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    title: str
+    publisher: str
+    licence: str
+    attribution: str
+    theme: str
+    reader: str
+    files: tuple[SourceFile, ...]
+    area: dict[str, Any]
+    required_measures: tuple[str, ...]
+    period_column: str | None = None
+    period_columns: dict[str, str] | None = None
+    row_filter: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MeasureRef:
+    """A measure, optionally pinned to one source (`source.measure`) when several publish it."""
+
+    measure: str
+    source: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> MeasureRef:
+        source, _, measure = text.rpartition(".")
+        return cls(measure=measure, source=source or None)
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    theme: str
+    name_nl: str
+    name_en: str
+    definition: str
+    unit: str
+    direction: str
+    youth_focus: bool
+    method: str
+    decimals: int
+    value_range: tuple[float, float]
+    numerator: tuple[MeasureRef, ...] = ()
+    denominator: tuple[MeasureRef, ...] = ()
+    measure: MeasureRef | None = None
+    weight: tuple[MeasureRef, ...] = ()
+    scale: float = 1.0
+
+    def measure_refs(self) -> list[MeasureRef]:
+        refs = [*self.numerator, *self.denominator, *self.weight]
+        return refs + ([self.measure] if self.measure else [])
+
+
+def _refs(value: Any) -> tuple[MeasureRef, ...]:
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    return tuple(MeasureRef.parse(str(v)) for v in items)
+
+
+@lru_cache(maxsize=4)
+def load_measures(assets_dir: Path = ASSETS_DIR) -> tuple[Measure, ...]:
+    with open(assets_dir / "measures.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    measures = []
+    for row in rows:
+        if not _NAME.match(row["measure"]):
+            raise CatalogError(f"measures.csv: bad measure name {row['measure']!r}")
+        aliases = tuple(a for a in row["aliases"].split("|") if a)
+        measures.append(Measure(row["measure"], row["unit"], row["label_nl"], aliases))
+    return tuple(measures)
+
+
+@lru_cache(maxsize=4)
+def load_sources(assets_dir: Path = ASSETS_DIR) -> dict[str, Source]:
+    spec = yaml.safe_load((assets_dir / "sources.yaml").read_text(encoding="utf-8"))
+    known = {m.name for m in load_measures(assets_dir)}
+    sources = {}
+    for sid, s in spec["sources"].items():
+        files = tuple(SourceFile(**f) for f in s["files"])
+        required = tuple(s.get("required_measures", ()))
+        unknown = [m for m in required if m not in known]
+        if unknown:
+            raise CatalogError(f"sources.yaml: source {sid} requires unknown measures {unknown}")
+        sources[sid] = Source(
+            id=sid,
+            title=s["title"],
+            publisher=s["publisher"],
+            licence=s["licence"],
+            attribution=s["attribution"],
+            theme=s["theme"],
+            reader=s["reader"],
+            files=files,
+            area=s["area"],
+            required_measures=required,
+            period_column=s.get("period_column"),
+            period_columns=s.get("period_columns"),
+            row_filter=s.get("row_filter", {}),
+        )
+    return sources
+
+
+@lru_cache(maxsize=4)
+def load_indicators(assets_dir: Path = ASSETS_DIR) -> tuple[Indicator, ...]:
+    known = {m.name for m in load_measures(assets_dir)}
+    sources = load_sources(assets_dir)
+    indicators: list[Indicator] = []
+    for path in sorted((assets_dir / "indicators").glob("*.yaml")):
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        theme = spec["theme"]
+        if theme not in THEMES:
+            raise CatalogError(f"{path.name}: unknown theme {theme!r}")
+        for d in spec["indicators"]:
+            where = f"{path.name}: indicator {d.get('id')}"
+            if d["direction"] not in DIRECTIONS or d["method"] not in METHODS:
+                raise CatalogError(f"{where}: bad direction or method")
+            ind = Indicator(
+                id=d["id"],
+                theme=theme,
+                name_nl=d["name_nl"],
+                name_en=d["name_en"],
+                definition=" ".join(str(d["definition"]).split()),
+                unit=d["unit"],
+                direction=d["direction"],
+                youth_focus=bool(d.get("youth_focus", False)),
+                method=d["method"],
+                decimals=int(d.get("decimals", 1)),
+                value_range=tuple(d.get("range", (float("-inf"), float("inf")))),
+                numerator=_refs(d.get("numerator")),
+                denominator=_refs(d.get("denominator")),
+                measure=(_refs(d.get("measure")) or (None,))[0],
+                weight=_refs(d.get("weight")),
+                scale=float(d.get("scale", 1)),
+            )
+            needs = {
+                "ratio": ("numerator", "denominator"),
+                "school_ratio": ("numerator", "denominator"),
+                "weighted_mean": ("measure", "weight"),
+                "sum": ("measure",),
+                "school_sum": ("measure",),
+            }[ind.method]
+            for attr in needs:
+                if not getattr(ind, attr):
+                    raise CatalogError(f"{where}: method {ind.method} needs {attr}")
+            for ref in ind.measure_refs():
+                if ref.measure not in known:
+                    raise CatalogError(f"{where}: unknown measure {ref.measure!r}")
+                if ref.source and ref.source not in sources:
+                    raise CatalogError(f"{where}: unknown source {ref.source!r}")
+            indicators.append(ind)
+    ids = [i.id for i in indicators]
+    if len(ids) != len(set(ids)):
+        raise CatalogError(f"duplicate indicator ids: {sorted({i for i in ids if ids.count(i) > 1})}")
+    return tuple(indicators)
+
+
+@lru_cache(maxsize=4)
+def load_area_spec(assets_dir: Path = ASSETS_DIR) -> dict[str, Any]:
+    spec = yaml.safe_load((assets_dir / "areas" / "programme_areas.yaml").read_text(encoding="utf-8"))
+    with open(assets_dir / "areas" / "cbs_areas.csv", newline="", encoding="utf-8") as f:
+        spec["cbs_areas"] = list(csv.DictReader(f))
+    wijken = {a["area_code"] for a in spec["cbs_areas"] if a["level"] == "wijk"}
+    for name, d in spec["definitions"].items():
+        unknown = set(d["noord"]) - wijken
+        if unknown:
+            raise CatalogError(f"programme_areas.yaml: definition {name} names unknown wijken {sorted(unknown)}")
+    return spec

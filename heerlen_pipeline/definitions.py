@@ -1,0 +1,25 @@
+"""Dagster entry point: `dagster dev` (workspace.yaml) and `dagster asset materialize -m heerlen_pipeline.definitions`."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from .graph import all_assets_and_checks
+from .resources import build_resources
+from .settings import Settings
+
+
+def make_definitions(settings: Settings | None = None) -> dg.Definitions:
+    assets, checks = all_assets_and_checks()
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=checks,
+        resources=build_resources(settings or Settings.from_env()),
+        # Small data: start-up dominates, so run every step in one process (and one DuckDB writer).
+        executor=dg.in_process_executor,
+        jobs=[dg.define_asset_job("refresh_all", selection=dg.AssetSelection.all(),
+                                  description="Full refresh: every source to the published warehouse.")],
+    )
+
+
+defs = make_definitions()

@@ -1,0 +1,310 @@
+"""The asset graph: raw -> staging -> indicators -> marts -> publish, built from assets/ definitions."""
+
+
+import hashlib
+import subprocess
+from datetime import UTC, datetime
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from . import __version__, catalog
+from .areas import NameResolver, areas_frame, programme_members
+from .gaps import GAPS_SQL
+from .headers import MeasureMatcher
+from .indicators import VALUE_COLUMNS, build_indicator_values
+from .quality import load_suite, validate_frame
+from .raw import raw_table_name, read_source_files
+from .resources import PipelineSettings
+from .staging import REJECT_COLUMNS, stage_source
+from .warehouse import publish, write_frame
+
+RETRY = dg.RetryPolicy(max_retries=2, delay=1, backoff=dg.Backoff.EXPONENTIAL)
+CHECK_COLUMNS = ["asset", "check_name", "severity", "passed", "observed", "run_id", "checked_at"]
+
+
+def _preview(df: pd.DataFrame, n: int = 10) -> dg.MetadataValue:
+    return dg.MetadataValue.md(f"```\n{df.head(n).to_string(index=False)}\n```" if len(df) else "_empty_")
+
+
+def _record_checks(con, asset: str, rows: list[dict], run_id: str) -> None:
+    now = datetime.now(UTC)
+    df = pd.DataFrame([{**r, "asset": asset, "run_id": run_id, "checked_at": now} for r in rows], columns=CHECK_COLUMNS)
+    con.execute("CREATE SCHEMA IF NOT EXISTS audit")
+    con.execute("CREATE TABLE IF NOT EXISTS audit.check_results (asset VARCHAR, check_name VARCHAR, severity VARCHAR, "
+                "passed BOOLEAN, observed VARCHAR, run_id VARCHAR, checked_at TIMESTAMP WITH TIME ZONE)")
+    con.register("_checks", df)
+    con.execute("INSERT INTO audit.check_results SELECT * FROM _checks")
+    con.unregister("_checks")
+
+
+# ---------------------------------------------------------------- raw + staging, one pair per source
+
+def build_source_assets(source: catalog.Source) -> list:
+    raw_key = dg.AssetKey(["raw", source.id])
+    staging_key = dg.AssetKey(["staging", source.id])
+    group = source.theme
+
+    @dg.asset(key=raw_key, group_name=group, kinds={"duckdb"}, retry_policy=RETRY,
+              description=f"{source.title} ({source.publisher}): file rows exactly as received.")
+    def raw_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
+        files = read_source_files(source, settings.settings.snapshot_dir)
+        with build_db.get_connection() as con:
+            con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+            con.execute("CREATE TABLE IF NOT EXISTS raw.files (source_id VARCHAR, table_id VARCHAR, source_file VARCHAR, "
+                        "year INTEGER, sha256 VARCHAR, fetched_at VARCHAR, rows INTEGER, raw_table VARCHAR)")
+            con.execute("DELETE FROM raw.files WHERE source_id = ?", [source.id])
+            for f in files:
+                write_frame(con, f"raw.{f.table_name}", f.rows.assign(_row=range(len(f.rows))))
+                con.execute("INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            [source.id, f.file.table_id, f.file.path, f.file.year, f.sha256, f.fetched_at,
+                             len(f.rows) - 1, f.table_name])
+        version = hashlib.sha256("".join(f.sha256 for f in files).encode()).hexdigest()[:16]
+        return dg.MaterializeResult(
+            data_version=dg.DataVersion(version),
+            metadata={
+                "dagster/row_count": sum(len(f.rows) - 1 for f in files),
+                "files": dg.MetadataValue.md("\n".join(f"- `{f.file.path}` ({f.file.table_id}) sha256 `{f.sha256[:12]}…`"
+                                                       for f in files)),
+            },
+        )
+
+    @dg.asset(key=staging_key, deps=[raw_key, dg.AssetKey(["staging", "areas"])], group_name=group, kinds={"duckdb"},
+              description=f"{source.title}: long format (area_code, year, measure, value, unit, status).")
+    def staging_asset(context: dg.AssetExecutionContext, build_db: DuckDBResource):
+        matcher = MeasureMatcher(list(catalog.load_measures()))
+        spec = catalog.load_area_spec()
+        scope = {a["area_code"] for a in spec["cbs_areas"]}
+        with build_db.get_connection() as con:
+            files = [(f, con.execute(f"SELECT * EXCLUDE (_row) FROM raw.{raw_table_name(source.id, f.path)} ORDER BY _row").df())
+                     for f in source.files]
+            staged = stage_source(source, files, matcher, scope, NameResolver(spec))
+            write_frame(con, f"staging.obs__{source.id}", staged.observations)
+            write_frame(con, f"staging.rejected__{source.id}", staged.rejected)
+            write_frame(con, f"staging.measure_map__{source.id}", staged.measure_map)
+            if len(staged.schools):
+                write_frame(con, f"staging.schools__{source.id}", staged.schools)
+        obs = staged.observations
+        if len(staged.rejected):
+            context.log.warning(f"{source.id}: {len(staged.rejected)} cells rejected, e.g. "
+                                f"{staged.rejected.head(3).to_dict('records')}")
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": len(obs),
+            "rejected_cells": len(staged.rejected),
+            "out_of_scope_rows": staged.out_of_scope_rows,
+            "status_counts": dg.MetadataValue.json(obs.status.value_counts().to_dict()),
+            "years": dg.MetadataValue.text(", ".join(str(y) for y in sorted(obs.year.unique()))),
+            "measures": dg.MetadataValue.text(", ".join(sorted(obs.measure.unique()))),
+            "preview": _preview(obs),
+        })
+
+    @dg.asset_check(asset=staging_key, name="gx_staging_observations", blocking=True,
+                    description="Great Expectations suite data_checks/staging_observations.json")
+    def gx_check(context: dg.AssetCheckExecutionContext, build_db: DuckDBResource):
+        with build_db.get_connection() as con:
+            df = con.execute(f"SELECT * FROM staging.obs__{source.id}").df()
+            outcomes = validate_frame(df, load_suite("staging_observations"))
+            _record_checks(con, f"staging/{source.id}",
+                           [{"check_name": f"{o.expectation}({o.column or ''})", "severity": o.severity,
+                             "passed": o.passed, "observed": o.observed} for o in outcomes], context.op_execution_context.run_id)
+        failed = [o for o in outcomes if not o.passed]
+        blocking = [o for o in failed if o.severity == "error"]
+        return dg.AssetCheckResult(
+            passed=not blocking,
+            severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+            description=("; ".join(f"{o.expectation} on {o.column}: {o.observed}" for o in failed)
+                         or f"{len(outcomes)} expectations passed")[:2000],
+            metadata={"source": source.id, "expectations": len(outcomes), "failed": len(failed),
+                      "table": f"staging.obs__{source.id}",
+                      "files": ", ".join(f.path for f in source.files)},
+        )
+
+    return [raw_asset, staging_asset, gx_check]
+
+
+@dg.asset(key=["staging", "areas"], group_name="areas", kinds={"duckdb"},
+          description="CBS areas of the scope and the programme areas under every definition (assets/areas/).")
+def staging_areas(build_db: DuckDBResource):
+    spec = catalog.load_area_spec()
+    areas, members = areas_frame(spec), programme_members(spec)
+    with build_db.get_connection() as con:
+        write_frame(con, "staging.areas", areas)
+        write_frame(con, "staging.area_members", members)
+    return dg.MaterializeResult(metadata={"dagster/row_count": len(areas), "preview": _preview(areas, 30)})
+
+
+SOURCES = catalog.load_sources()
+STAGING_KEYS = [dg.AssetKey(["staging", sid]) for sid in SOURCES]
+
+
+@dg.asset(key=["staging", "observations"], deps=STAGING_KEYS, group_name="areas", kinds={"duckdb"},
+          description="All staged observations and schools, as views over the per-source staging tables.")
+def staging_observations(build_db: DuckDBResource):
+    with build_db.get_connection() as con:
+        union = " UNION ALL ".join(f"SELECT * FROM staging.obs__{sid}" for sid in SOURCES)
+        con.execute(f"CREATE OR REPLACE VIEW staging.observations AS {union}")
+        school_tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'staging' AND table_name LIKE 'schools__%'"
+        ).fetchall()]
+        schools = " UNION ALL ".join(f"SELECT * FROM staging.{t}" for t in school_tables) or \
+            "SELECT NULL::VARCHAR AS area_code, NULL::VARCHAR AS gemeente_code WHERE false"
+        con.execute(f"CREATE OR REPLACE VIEW staging.schools AS SELECT DISTINCT ON (area_code) * FROM ({schools})")
+        n = con.execute("SELECT count(*) FROM staging.observations").fetchone()[0]
+    return dg.MaterializeResult(metadata={"dagster/row_count": n})
+
+
+# ---------------------------------------------------------------- indicators per theme
+
+def build_theme_asset(theme: str, indicators: list[catalog.Indicator]) -> list:
+    key = dg.AssetKey(["indicators", theme])
+
+    @dg.asset(key=key, deps=[dg.AssetKey(["staging", "observations"]), dg.AssetKey(["staging", "areas"])],
+              group_name=theme, kinds={"duckdb"},
+              description=f"Indicators of theme {theme}: " + ", ".join(i.id for i in indicators))
+    def theme_asset(build_db: DuckDBResource):
+        with build_db.get_connection() as con:
+            con.execute("CREATE SCHEMA IF NOT EXISTS indicators")
+            n = build_indicator_values(con, indicators, f"indicators.{theme}")
+            df = con.execute(f"SELECT * FROM indicators.{theme} WHERE area_code IN "
+                             "('HEERLEN-NOORD', 'HEERLEN-ZUID', 'GM0917', 'NL00') ORDER BY indicator_id, year, "
+                             "area_code, definition NULLS FIRST").df()
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": n,
+            "indicators": ", ".join(i.id for i in indicators),
+            "preview": _preview(df, 20),
+        })
+
+    @dg.asset_check(asset=key, name="values_in_plausible_range", blocking=True,
+                    description="Every indicator value lies in the range its definition declares.")
+    def range_check(context: dg.AssetCheckExecutionContext, build_db: DuckDBResource):
+        bad = []
+        with build_db.get_connection() as con:
+            for ind in indicators:
+                lo, hi = ind.value_range
+                rows = con.execute(f"SELECT area_code, year, value FROM indicators.{theme} WHERE indicator_id = ? "
+                                   "AND value IS NOT NULL AND (value < ? OR value > ?) LIMIT 5",
+                                   [ind.id, lo, hi]).fetchall()
+                bad += [f"{ind.id} {a} {y}: {v} outside [{lo}, {hi}]" for a, y, v in rows]
+            _record_checks(con, f"indicators/{theme}", [{"check_name": "values_in_plausible_range", "severity": "error",
+                                                         "passed": not bad, "observed": "; ".join(bad)[:500]}],
+                           context.op_execution_context.run_id)
+        return dg.AssetCheckResult(passed=not bad, description="; ".join(bad) or "all values in range")
+
+    return [theme_asset, range_check]
+
+
+INDICATORS = catalog.load_indicators()
+THEME_KEYS = [dg.AssetKey(["indicators", t]) for t in catalog.THEMES if any(i.theme == t for i in INDICATORS)]
+
+
+# ---------------------------------------------------------------- marts and publish
+
+def _indicator_catalogue(published: dict[str, set[str]]) -> pd.DataFrame:
+    """marts.indicators; `published` maps each source to the measures it actually delivered."""
+
+    def sources_of(ind: catalog.Indicator) -> list[str]:
+        found: set[str] = set()
+        for ref in ind.measure_refs():
+            found |= {ref.source} if ref.source else {s for s, ms in published.items() if ref.measure in ms}
+        return sorted(found)
+
+    return pd.DataFrame([{
+        "indicator_id": i.id, "theme": i.theme, "name_nl": i.name_nl, "name_en": i.name_en,
+        "definition": i.definition, "unit": i.unit, "direction": i.direction, "method": i.method,
+        "source": "; ".join(SOURCES[s].attribution for s in sources_of(i)),
+        "licence": "CC BY 4.0", "youth_focus": i.youth_focus, "decimals": i.decimals,
+    } for i in INDICATORS])
+
+
+@dg.asset(key=["marts", "indicator_values"], deps=THEME_KEYS, group_name="marts", kinds={"duckdb"},
+          description="marts.areas, marts.indicators, marts.indicator_values and marts.programme_values.")
+def marts_indicator_values(settings: PipelineSettings, build_db: DuckDBResource):
+    definition = settings.settings.area_definition
+    spec = catalog.load_area_spec()
+    if definition not in spec["definitions"]:
+        raise dg.Failure(f"unknown area definition {definition!r}; choose one of {sorted(spec['definitions'])}")
+    cols = ", ".join(c for c in VALUE_COLUMNS if c != "definition")
+    with build_db.get_connection() as con:
+        published = {sid: set(ms) for sid, ms in con.execute(
+            "SELECT source_id, list(DISTINCT measure) FROM staging.observations WHERE status = 'ok' GROUP BY 1").fetchall()}
+        write_frame(con, "marts.indicators", _indicator_catalogue(published))
+        con.execute("CREATE OR REPLACE TABLE marts.areas AS SELECT * FROM staging.areas ORDER BY definition, level, area_code")
+        union = " UNION ALL ".join(f"SELECT * FROM indicators.{k.path[-1]}" for k in THEME_KEYS)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW all_values AS {union}")
+        con.execute(f"CREATE OR REPLACE TABLE marts.indicator_values AS SELECT {cols} FROM all_values "
+                    "WHERE definition IS NULL OR definition = ? ORDER BY indicator_id, area_code, year", [definition])
+        con.execute(f"CREATE OR REPLACE TABLE marts.programme_values AS SELECT definition, {cols} FROM all_values "
+                    "WHERE definition IS NOT NULL ORDER BY definition, indicator_id, area_code, year")
+        n = con.execute("SELECT count(*) FROM marts.indicator_values").fetchone()[0]
+        summary = con.execute("SELECT status, count(*) AS n FROM marts.indicator_values GROUP BY 1 ORDER BY 1").df()
+    return dg.MaterializeResult(metadata={"dagster/row_count": n, "area_definition": definition,
+                                          "status_counts": _preview(summary)})
+
+
+@dg.asset(key=["marts", "gaps"], deps=[dg.AssetKey(["marts", "indicator_values"])], group_name="marts",
+          kinds={"duckdb"}, description="Gap mart: Noord vs NL and Zuid, index, closure since 2018, 2047 trajectory.")
+def marts_gaps(build_db: DuckDBResource):
+    with build_db.get_connection() as con:
+        con.execute(GAPS_SQL)
+        df = con.execute("SELECT * FROM marts.gaps WHERE gap_noord_nl IS NOT NULL ORDER BY indicator_id, year").df()
+        n = con.execute("SELECT count(*) FROM marts.gaps").fetchone()[0]
+    return dg.MaterializeResult(metadata={"dagster/row_count": n, "preview": _preview(df, 20)})
+
+
+def _code_version() -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=catalog.ASSETS_DIR.parent).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{__version__}+{sha}" if sha else __version__
+
+
+@dg.asset(key=["publish", "warehouse"], deps=[dg.AssetKey(["marts", "gaps"])], group_name="marts",
+          kinds={"duckdb"}, description="Writes the analyst warehouse privately and swaps it in atomically.")
+def publish_warehouse(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
+    s = settings.settings
+    with build_db.get_connection() as con:
+        con.execute("""CREATE OR REPLACE TABLE marts.sources AS
+            SELECT f.source_id, f.table_id, f.year, f.source_file, NULL::VARCHAR AS title, NULL::VARCHAR AS publisher,
+                   NULL::VARCHAR AS licence, NULL::VARCHAR AS attribution, f.fetched_at, f.sha256, f.rows
+            FROM raw.files f ORDER BY source_id, source_file""")
+        for sid, src in SOURCES.items():
+            con.execute("UPDATE marts.sources SET title = ?, publisher = ?, licence = ?, attribution = ? WHERE source_id = ?",
+                        [src.title, src.publisher, src.licence, src.attribution, sid])
+        rejected = " UNION ALL ".join(f"SELECT * FROM staging.rejected__{sid}" for sid in SOURCES)
+        con.execute(f"CREATE OR REPLACE TABLE marts.rejected_rows AS SELECT * FROM ({rejected}) "
+                    "WHERE source_id IS NOT NULL")
+        con.execute("CREATE OR REPLACE TABLE marts.check_results AS SELECT * FROM audit.check_results "
+                    "WHERE run_id = ? ORDER BY asset, check_name", [context.run_id])
+        stamps = con.execute("SELECT string_agg(source_id || ':' || substr(sha256, 1, 12), ', ' ORDER BY source_id, "
+                             "source_file) FROM raw.files").fetchone()[0]
+        write_frame(con, "marts.build_info", pd.DataFrame([{
+            "code_version": _code_version(), "area_definition": s.area_definition, "source_versions": stamps,
+            "run_id": context.run_id, "built_at": datetime.now(UTC),
+            "attribution": "Bron: CBS; RIVM/CBS; Politie/CBS; DUO (CC BY 4.0)",
+        }]))
+        counts = publish(con, s.warehouse)
+    context.log.info(f"published {s.warehouse}: {counts}")
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(s.warehouse)),
+                                          "tables": dg.MetadataValue.json(counts)})
+
+
+def all_assets_and_checks() -> tuple[list, list]:
+    assets: list = [staging_areas, staging_observations, marts_indicator_values, marts_gaps, publish_warehouse]
+    checks: list = []
+    for source in SOURCES.values():
+        raw_a, stg_a, chk = build_source_assets(source)
+        assets += [raw_a, stg_a]
+        checks.append(chk)
+    for theme in catalog.THEMES:
+        inds = [i for i in INDICATORS if i.theme == theme]
+        if inds:
+            a, chk = build_theme_asset(theme, inds)
+            assets.append(a)
+            checks.append(chk)
+    return assets, checks
+
+
+__all__ = ["all_assets_and_checks", "REJECT_COLUMNS"]

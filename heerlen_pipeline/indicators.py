@@ -1,0 +1,197 @@
+"""Indicator values in DuckDB SQL, generated from the definitions in assets/indicators/.
+
+Every indicator is computed for the CBS areas that publish its inputs (buurt, wijk, gemeente, NL) and
+for both programme areas under every area definition. Programme-area values are built from published
+inputs of their wijken only - summed counts (ratio, sum) or a weighted mean of published values with a
+published weight - never by subtracting one published figure from another. `coverage` is the share of
+member wijken whose inputs were published.
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+from .catalog import Indicator, MeasureRef
+
+MIN_BASE = 100  # derived values with a denominator under 100 (people, households) are suppressed
+VALUE_COLUMNS = ["definition", "indicator_id", "area_code", "year", "value", "numerator", "denominator",
+                 "coverage", "status", "source_table"]
+_SAFE = re.compile(r"^[a-z0-9_]+$")
+
+
+class IndicatorInputError(ValueError):
+    pass
+
+
+def _lit(name: str) -> str:
+    if not _SAFE.match(name):
+        raise ValueError(f"unsafe identifier {name!r}")
+    return f"'{name}'"
+
+
+def _tables(*exprs: str) -> str:
+    """Distinct, sorted list of source tables behind a value, as 'A + B'."""
+    joined = "concat_ws(' + ', " + ", ".join(exprs) + ")"
+    return f"array_to_string(list_sort(list_distinct(string_split({joined}, ' + '))), ' + ')"
+
+
+def _measure_cte(name: str, refs: tuple[MeasureRef, ...]) -> str:
+    """One row per (area, year): the sum of the referenced measures, 'ok' only when all are published."""
+    where = " OR ".join(
+        f"(measure = {_lit(r.measure)}" + (f" AND source_id = {_lit(r.source)})" if r.source else ")") for r in refs
+    )
+    n = len(refs)
+    return f"""{name} AS (
+    SELECT area_code, year,
+           CASE WHEN count(*) FILTER (WHERE status = 'ok') = {n} THEN sum(value) END AS value,
+           CASE WHEN count(*) FILTER (WHERE status = 'ok') = {n} THEN 'ok'
+                WHEN bool_or(status = 'suppressed') THEN 'suppressed' ELSE 'missing' END AS status,
+           string_agg(DISTINCT table_id, ' + ' ORDER BY table_id) AS tables
+    FROM staging.observations WHERE {where}
+    GROUP BY area_code, year)"""
+
+
+def check_inputs(con: duckdb.DuckDBPyConnection, ind: Indicator) -> None:
+    """Fail when one measure comes from two sources for the same area and year (pin it as source.measure)."""
+    for ref in ind.measure_refs():
+        cond = f"measure = {_lit(ref.measure)}" + (f" AND source_id = {_lit(ref.source)}" if ref.source else "")
+        row = con.execute(
+            f"""SELECT area_code, year, string_agg(DISTINCT source_id, ', ') FROM staging.observations
+                WHERE {cond} GROUP BY area_code, year HAVING count(DISTINCT source_id) > 1 LIMIT 1"""
+        ).fetchone()
+        if row:
+            raise IndicatorInputError(
+                f"indicator {ind.id}: measure {ref.measure!r} for {row[0]} {row[1]} comes from several sources "
+                f"({row[2]}); name one as source.measure in assets/indicators/{ind.theme}.yaml"
+            )
+
+
+def indicator_sql(ind: Indicator) -> str:
+    if ind.method in ("school_ratio", "school_sum"):
+        return _school_sql(ind)
+    scale, dec, iid = ind.scale, ind.decimals, f"'{ind.id}'"
+    if ind.method == "ratio":
+        ctes = [_measure_cte("num", ind.numerator), _measure_cte("den", ind.denominator)]
+        base = f"""base AS (
+    SELECT n.area_code, n.year,
+           n.value AS num, d.value AS den,
+           CASE WHEN n.status = 'ok' AND d.status = 'ok' THEN 'ok'
+                WHEN 'suppressed' IN (n.status, d.status) THEN 'suppressed' ELSE 'missing' END AS inputs,
+           {_tables("n.tables", "d.tables")} AS tables
+    FROM num n LEFT JOIN den d ON n.area_code = d.area_code AND n.year = d.year)"""
+        base_value = f"CASE WHEN den > 0 THEN round(num / den * {scale}, {dec}) END"
+        prog_num, prog_den = "sum(num)", "sum(den)"
+        prog_value = f"round(sum(num) / nullif(sum(den), 0) * {scale}, {dec})"
+        small_base = f"den < {MIN_BASE}"
+        prog_small = f"sum(den) < {MIN_BASE}"
+    elif ind.method == "weighted_mean":
+        ctes = [_measure_cte("val", (ind.measure,)), _measure_cte("wt", ind.weight)]
+        base = f"""base AS (
+    SELECT v.area_code, v.year, v.value AS num, w.value AS den, v.status AS inputs,
+           w.status AS weight_status, {_tables("v.tables", "w.tables")} AS tables
+    FROM val v LEFT JOIN wt w ON v.area_code = w.area_code AND v.year = w.year)"""
+        base_value = f"round(num, {dec})"
+        prog_num, prog_den = "NULL", "sum(den)"
+        prog_value = f"round(sum(num * den) / nullif(sum(den), 0), {dec})"
+        small_base = "false"  # published values: CBS applied its own disclosure rules
+        prog_small = f"sum(den) < {MIN_BASE}"
+    else:  # sum
+        ctes = [_measure_cte("val", (ind.measure,))]
+        base = """base AS (
+    SELECT area_code, year, value AS num, NULL::DOUBLE AS den, status AS inputs, tables FROM val)"""
+        base_value = f"round(num, {dec})"
+        prog_num, prog_den = "sum(num)", "NULL"
+        prog_value = f"CASE WHEN count(num) = max(n_members) THEN round(sum(num), {dec}) END"
+        small_base = "false"
+        prog_small = "false"
+    # Programme members: only wijken whose inputs (and weight) were published count.
+    member_ok = "b.inputs = 'ok'" + (" AND b.weight_status = 'ok'" if ind.method == "weighted_mean" else "")
+    return f"""
+WITH {", ".join(ctes)},
+{base},
+cbs AS (
+    SELECT NULL AS definition, {iid} AS indicator_id, b.area_code, b.year,
+           CASE WHEN b.inputs = 'ok' AND NOT coalesce({small_base}, false) THEN {base_value} END AS value,
+           {"b.num" if ind.method != "weighted_mean" else "NULL"} AS numerator,
+           b.den AS denominator,
+           CASE WHEN b.inputs = 'ok' THEN 1.0 ELSE 0.0 END AS coverage,
+           CASE WHEN b.inputs = 'ok' AND coalesce({small_base}, false) THEN 'suppressed'
+                WHEN b.inputs = 'ok' THEN 'ok' ELSE b.inputs END AS status,
+           b.tables AS source_table
+    FROM base b JOIN (SELECT DISTINCT area_code FROM staging.areas) a USING (area_code)),
+members AS (
+    SELECT m.*, count(*) OVER (PARTITION BY m.definition, m.area_code) AS n_members FROM staging.area_members m),
+prog_in AS (
+    SELECT m.definition, m.area_code, m.n_members, y.year, coalesce({member_ok}, false) AS usable,
+           CASE WHEN {member_ok} THEN b.num END AS num, CASE WHEN {member_ok} THEN b.den END AS den,
+           b.inputs, b.tables
+    FROM members m CROSS JOIN (SELECT DISTINCT year FROM base) y
+    LEFT JOIN base b ON b.area_code = m.wijk_code AND b.year = y.year),
+prog AS (
+    SELECT definition, area_code, year, {prog_num} AS num, {prog_den} AS den,
+           count(*) FILTER (WHERE usable) / max(n_members) AS coverage, {prog_value} AS value,
+           coalesce({prog_small}, false) AS small,
+           coalesce(bool_or(NOT usable AND inputs = 'suppressed'), false) AS any_suppressed,
+           {_tables("string_agg(DISTINCT tables, ' + ') FILTER (WHERE usable)")} AS tables
+    FROM prog_in GROUP BY definition, area_code, year)
+SELECT * FROM cbs
+UNION ALL
+SELECT definition, {iid}, area_code, year,
+       CASE WHEN NOT small THEN value END,
+       num, den, round(coverage, 3),
+       CASE WHEN value IS NOT NULL AND NOT small THEN 'ok'
+            WHEN small OR any_suppressed THEN 'suppressed' ELSE 'missing' END,
+       tables
+FROM prog
+WHERE (SELECT count(*) FROM base WHERE area_code IN (SELECT wijk_code FROM staging.area_members)) > 0
+"""
+
+
+def _school_sql(ind: Indicator) -> str:
+    """Gemeente and NL values from school-level inputs (schools placed in a gemeente by DUO's register)."""
+    scale, dec, iid = ind.scale, ind.decimals, f"'{ind.id}'"
+    if ind.method == "school_ratio":
+        ctes = [_measure_cte("num", ind.numerator), _measure_cte("den", ind.denominator)]
+        school = f"""school AS (
+    SELECT n.area_code, n.year, n.value AS num, d.value AS den,
+           n.status = 'ok' AND d.status = 'ok' AS usable, {_tables("n.tables", "d.tables")} AS tables
+    FROM num n JOIN den d ON n.area_code = d.area_code AND n.year = d.year)"""
+        value = f"round(sum(num) FILTER (WHERE usable) / nullif(sum(den) FILTER (WHERE usable), 0) * {scale}, {dec})"
+        num, den = "sum(num) FILTER (WHERE usable)", "sum(den) FILTER (WHERE usable)"
+    else:
+        ctes = [_measure_cte("val", (ind.measure,))]
+        school = """school AS (
+    SELECT area_code, year, value AS num, NULL::DOUBLE AS den, status = 'ok' AS usable, tables FROM val)"""
+        value = f"round(sum(num) FILTER (WHERE usable), {dec})"
+        num, den = "sum(num) FILTER (WHERE usable)", "NULL"
+    return f"""
+WITH {", ".join(ctes)},
+{school},
+placed AS (
+    SELECT s.*, g.gemeente_code FROM school s LEFT JOIN staging.schools g USING (area_code)),
+scoped AS (
+    SELECT 'NL00' AS target, * FROM placed
+    UNION ALL
+    SELECT gemeente_code, * FROM placed WHERE gemeente_code IN (SELECT area_code FROM staging.areas)),
+agg AS (
+    SELECT target AS area_code, year, {num} AS num, {den} AS den, {value} AS value,
+           count(*) FILTER (WHERE usable) / count(*) AS coverage,
+           {_tables("string_agg(DISTINCT tables, ' + ')")} AS tables
+    FROM scoped GROUP BY target, year)
+SELECT NULL AS definition, {iid} AS indicator_id, area_code, year,
+       value, num AS numerator, den AS denominator, round(coverage, 3) AS coverage,
+       CASE WHEN value IS NOT NULL THEN 'ok' ELSE 'missing' END AS status, tables AS source_table
+FROM agg
+"""
+
+
+def build_indicator_values(con: duckdb.DuckDBPyConnection, indicators: list[Indicator], table: str) -> int:
+    """(Re)create `table` with the values of `indicators` for all areas and definitions."""
+    for ind in indicators:
+        check_inputs(con, ind)
+    selects = [indicator_sql(ind) for ind in indicators]
+    body = "\nUNION ALL\n".join(f"SELECT * FROM ({s})" for s in selects)
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS {body}")
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]

@@ -1,0 +1,66 @@
+"""Raw layer: every source file's rows exactly as received, plus load metadata."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from .catalog import Source, SourceFile
+
+
+class SourceFileError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class RawFile:
+    source_id: str
+    file: SourceFile
+    path: Path
+    sha256: str
+    fetched_at: str
+    rows: pd.DataFrame  # all text, columns c0..cN; row 0 of a CSV is its header line
+
+    @property
+    def table_name(self) -> str:
+        return raw_table_name(self.source_id, self.file.path)
+
+
+def raw_table_name(source_id: str, file_path: str) -> str:
+    stem = re.sub(r"[^0-9a-z]+", "_", Path(file_path).stem.lower()).strip("_")
+    return f"{source_id}__{stem}"
+
+
+def read_source_files(source: Source, snapshot_dir: Path) -> list[RawFile]:
+    out = []
+    for f in source.files:
+        path = snapshot_dir / f.path
+        if not path.is_file():
+            raise SourceFileError(f"source {source.id}: file {path} (table {f.table_id}) does not exist")
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise SourceFileError(f"source {source.id}: file {path} is not UTF-8 ({e})") from None
+        rows = list(csv.reader(text.splitlines(), delimiter=f.delimiter))
+        if not rows:
+            raise SourceFileError(f"source {source.id}: file {path} is empty")
+        width = max(len(r) for r in rows)
+        frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=[f"c{i}" for i in range(width)])
+        out.append(
+            RawFile(
+                source_id=source.id,
+                file=f,
+                path=path,
+                sha256=hashlib.sha256(data).hexdigest(),
+                fetched_at=datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(),
+                rows=frame,
+            )
+        )
+    return out

@@ -1,0 +1,285 @@
+"""Staging: raw source rows -> typed long observations (area_code, year, measure, value, unit, status).
+
+Rows that cannot be parsed go to `rejected` with the reason; nothing is dropped silently. Rows outside
+the scope (other gemeenten in a national file) are counted, not rejected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .areas import NameResolver
+from .catalog import Source, SourceFile
+from .headers import MeasureMatcher, UnitMismatch, header_key, squash
+from .cells import parse_cells
+
+OBS_COLUMNS = ["area_code", "year", "measure", "value", "unit", "status", "source_id", "table_id",
+               "source_file", "row_nr"]
+REJECT_COLUMNS = ["source_id", "table_id", "source_file", "row_nr", "area", "field", "raw_value", "reason"]
+_YEAR_PERIOD = re.compile(r"^(\d{4})(JJ00)?$")
+_FOOTER = re.compile(r"^(Bron|Source)\b", re.IGNORECASE)
+
+
+class SchemaDriftError(ValueError):
+    """A required measure could not be resolved from a source file's headers."""
+
+
+class AreaNotResolved(ValueError):
+    pass
+
+
+@dataclass
+class Staged:
+    observations: pd.DataFrame
+    rejected: pd.DataFrame
+    measure_map: pd.DataFrame
+    schools: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["area_code", "gemeente_code"]))
+    out_of_scope_rows: int = 0
+
+
+@dataclass
+class _Context:
+    source: Source
+    file: SourceFile
+    matcher: MeasureMatcher
+    scope: set[str]
+    resolver: NameResolver
+
+    def where(self) -> str:
+        return f"source {self.source.id}, table {self.file.table_id}, file {self.file.path}"
+
+
+def stage_source(
+    source: Source, files: list[tuple[SourceFile, pd.DataFrame]], matcher: MeasureMatcher,
+    scope: set[str], resolver: NameResolver,
+) -> Staged:
+    parts = []
+    for f, rows in files:
+        ctx = _Context(source, f, matcher, scope, resolver)
+        reader = {"wide": _read_wide, "statline_export": _read_statline_export}[source.reader]
+        parts.append(reader(ctx, rows))
+    obs = pd.concat([p.observations for p in parts], ignore_index=True)
+    return Staged(
+        observations=_resolve_empty(obs)[OBS_COLUMNS],
+        rejected=pd.concat([p.rejected for p in parts], ignore_index=True)[REJECT_COLUMNS],
+        measure_map=pd.concat([p.measure_map for p in parts], ignore_index=True),
+        schools=pd.concat([p.schools for p in parts], ignore_index=True).drop_duplicates("area_code"),
+        out_of_scope_rows=sum(p.out_of_scope_rows for p in parts),
+    )
+
+
+def _map_headers(ctx: _Context, headers: list[str], skip: set[str]) -> dict[str, str]:
+    """header -> measure for every header that names a known measure; fail on missing required ones."""
+    mapping: dict[str, str] = {}
+    for h in headers:
+        if h in skip or not h.strip():
+            continue
+        try:
+            measure, _unit = ctx.matcher.match(re.sub(r"#\d+$", "", h))
+        except UnitMismatch as e:
+            raise SchemaDriftError(f"{ctx.where()}: {e}") from None
+        if measure is not None:
+            mapping[h] = measure.name
+    found = set(mapping.values())
+    for m in ctx.source.required_measures:
+        if m not in found:
+            if ctx.source.period_columns and ctx.source.period_columns.get("measure") == m:
+                continue
+            labels = ctx.matcher.measures[m].aliases
+            near = difflib.get_close_matches(squash(labels[0]), [header_key(h) for h in headers], n=3, cutoff=0.5)
+            raise SchemaDriftError(
+                f"{ctx.where()}, year {ctx.file.year or '?'}: required measure {m!r} "
+                f"(e.g. {labels[0]!r}) not found among {len(headers)} columns; nearest: {near or 'none'}"
+            )
+    return mapping
+
+
+def _resolve_area_codes(ctx: _Context, body: pd.DataFrame, headers: list[str]) -> tuple[pd.Series, str]:
+    area = ctx.source.area
+    if "name_column" in area:
+        col = area["name_column"]
+        if col not in headers:
+            raise SchemaDriftError(f"{ctx.where()}: region name column {col!r} not found")
+        names = body[col].astype(str).tolist()
+        codes = pd.Series(ctx.resolver.resolve(names), index=body.index, dtype="object")
+        return codes, col
+    col = ctx.matcher.resolve_column(headers, area["code_column"])
+    if col is None:
+        raise SchemaDriftError(f"{ctx.where()}: region code column {area['code_column']!r} not found")
+    codes = body[col].astype(str).str.strip().replace(area.get("code_aliases", {}))
+    return codes.astype("object"), col
+
+
+def _read_wide(ctx: _Context, rows: pd.DataFrame) -> Staged:
+    headers = [str(h).strip() for h in rows.iloc[0].tolist()]
+    body = rows.iloc[1:].copy()
+    body.columns = headers if len(set(headers)) == len(headers) else _dedupe(headers)
+    headers = list(body.columns)
+    body["row_nr"] = range(2, len(body) + 2)  # 1-based line number in the file
+    src = ctx.source
+    rejected: list[dict] = []
+
+    # Footer lines such as "Bron: CBS" are part of the export format, not data.
+    footer = body[headers[0]].astype(str).str.strip().str.match(_FOOTER)
+    if footer.any():
+        rest = body.loc[footer, headers[1:]]
+        footer[footer] = (rest.astype(str).apply(lambda c: c.str.strip()) == "").all(axis=1)
+        body = body[~footer]
+
+    for col, allowed in src.row_filter.items():
+        real = ctx.matcher.resolve_column(headers, col) or col
+        if real not in body.columns:
+            raise SchemaDriftError(f"{ctx.where()}: filter column {col!r} not found")
+        allowed = [str(a) for a in (allowed if isinstance(allowed, list) else [allowed])]
+        body = body[body[real].astype(str).str.strip().isin(allowed)]
+
+    codes, area_col = _resolve_area_codes(ctx, body, headers)
+    school_level = src.area.get("level") == "school"
+    unresolved = codes.isna()
+    if unresolved.any():
+        if src.area.get("strict"):
+            bad = body.loc[unresolved, area_col].tolist()
+            raise AreaNotResolved(f"{ctx.where()}: region names not resolved to CBS codes: {bad}")
+    in_scope = codes.notna() & (codes.isin(ctx.scope) | school_level)
+    out_of_scope = int((~in_scope).sum())
+    body = body[in_scope].assign(area_code=codes[in_scope])
+
+    schools = pd.DataFrame(columns=["area_code", "gemeente_code"])
+    if school_level and "gemeente_column" in src.area:
+        gm = pd.to_numeric(body[src.area["gemeente_column"]].str.strip(), errors="coerce")
+        schools = pd.DataFrame({"area_code": body.area_code, "gemeente_code": "GM" + gm.astype("Int64").astype(str).str.zfill(4)})
+
+    # Period: fixed per file, from a period column, or one column per year.
+    skip = {area_col, "row_nr", "area_code", *src.row_filter}
+    if src.period_columns:
+        pattern = re.compile(src.period_columns["pattern"])
+        year_cols = {h: int(m.group(1)) for h in headers if (m := pattern.fullmatch(h))}
+        long = body.melt(id_vars=["area_code", "row_nr"], value_vars=list(year_cols), var_name="field", value_name="raw")
+        long["year"] = long["field"].map(year_cols)
+        long["measure"] = src.period_columns["measure"]
+        _map_headers(ctx, [], skip)  # still checks the other required measures
+    else:
+        if src.period_column:
+            pcol = ctx.matcher.resolve_column(headers, src.period_column)
+            period = body[pcol].astype(str).str.strip()
+            years = period.str.extract(_YEAR_PERIOD)[0]
+            for idx in period[years.isna()].index:
+                rejected.append(_reject(ctx, body.loc[idx, "row_nr"], body.loc[idx, "area_code"], pcol,
+                                        period[idx], "period is not a year code (YYYYJJ00)"))
+            body = body[years.notna()].assign(year=years[years.notna()].astype(int))
+            skip.add(pcol)
+        else:
+            body = body.assign(year=ctx.file.year)
+        mapping = _map_headers(ctx, headers, skip)
+        long = body.melt(id_vars=["area_code", "row_nr", "year"], value_vars=list(mapping), var_name="field", value_name="raw")
+        long["measure"] = long["field"].map(mapping)
+
+    staged = _finish(ctx, long, rejected)
+    staged.schools = schools
+    staged.out_of_scope_rows = out_of_scope
+    return staged
+
+
+def _read_statline_export(ctx: _Context, rows: pd.DataFrame) -> Staged:
+    """StatLine 'CSV met metadata': title lines, then Onderwerp / Perioden / unit rows, then one row per region."""
+    first = rows["c0"].astype(str).str.strip()
+    try:
+        topic_i = first[first == "Onderwerp"].index[0]
+        period_i = first[first == "Perioden"].index[0]
+    except IndexError:
+        raise SchemaDriftError(f"{ctx.where()}: no 'Onderwerp'/'Perioden' header rows; not a StatLine export") from None
+    unit_i = period_i + 1
+    label_col = str(rows.loc[unit_i, "c0"]).strip()
+    if label_col != ctx.source.area["name_column"]:
+        raise SchemaDriftError(f"{ctx.where()}: expected region column {ctx.source.area['name_column']!r}, found {label_col!r}")
+    data_cols = [c for c in rows.columns[1:] if str(rows.loc[period_i, c]).strip()]
+    columns = {}
+    for c in data_cols:
+        label = str(rows.loc[topic_i, c]).strip()
+        measure, _ = ctx.matcher.match(label)
+        unit = str(rows.loc[unit_i, c]).strip()
+        if measure is None:
+            continue
+        if squash(unit) != squash(measure.unit):
+            raise SchemaDriftError(f"{ctx.where()}: column {label!r} has unit {unit!r}, expected {measure.unit!r}")
+        year = _YEAR_PERIOD.match(str(rows.loc[period_i, c]).strip())
+        if not year:
+            raise SchemaDriftError(f"{ctx.where()}: period {rows.loc[period_i, c]!r} is not a year")
+        columns[c] = (measure.name, int(year.group(1)))
+    found = {m for m, _ in columns.values()}
+    for m in ctx.source.required_measures:
+        if m not in found:
+            raise SchemaDriftError(f"{ctx.where()}: required measure {m!r} not found in the Onderwerp row")
+    body = rows.iloc[unit_i + 1 :]
+    body = body[~body["c0"].astype(str).str.strip().str.match(_FOOTER)].copy()
+    body["row_nr"] = body.index + 1
+    names = body["c0"].astype(str).str.strip()
+    codes = pd.Series([ctx.resolver.top.get(n) for n in names], index=body.index)
+    out_of_scope = int(codes.isna().sum())
+    body = body[codes.notna()].assign(area_code=codes[codes.notna()])
+    long = body.melt(id_vars=["area_code", "row_nr"], value_vars=list(columns), var_name="field", value_name="raw")
+    long["measure"] = long["field"].map(lambda c: columns[c][0])
+    long["year"] = long["field"].map(lambda c: columns[c][1])
+    long["field"] = long["field"].map(lambda c: f"{rows.loc[topic_i, c]} {rows.loc[period_i, c]}")
+    staged = _finish(ctx, long, [])
+    staged.out_of_scope_rows = out_of_scope
+    return staged
+
+
+def _finish(ctx: _Context, long: pd.DataFrame, rejected: list[dict]) -> Staged:
+    parsed = parse_cells(long["raw"])
+    long = pd.concat([long.reset_index(drop=True), parsed.reset_index(drop=True)], axis=1)
+    bad = long[long.status == "error"]
+    rejected += [_reject(ctx, r.row_nr, r.area_code, r.field, r.raw, r.error) for r in bad.itertuples()]
+    long = long[long.status != "error"]
+    # Two headers naming the same measure must agree (the 2024 KWB export repeats 'Aantal inwoners').
+    dup = long.duplicated(["area_code", "year", "measure", "row_nr"], keep=False)
+    if dup.any():
+        clash = long[dup].groupby(["area_code", "year", "measure", "row_nr"])["value"].nunique(dropna=False)
+        if (clash > 1).any():
+            key = clash[clash > 1].index[0]
+            raise SchemaDriftError(f"{ctx.where()}: two columns map to measure {key[2]!r} with different values")
+        long = long[~long.duplicated(["area_code", "year", "measure", "row_nr"])]
+    units = {m.name: m.unit for m in ctx.matcher.measures.values()}
+    obs = pd.DataFrame({
+        "area_code": long.area_code.astype(str),
+        "year": long.year.astype(int),
+        "measure": long.measure,
+        "value": long.value,
+        "unit": long.measure.map(units),
+        "status": long.status,
+        "source_id": ctx.source.id,
+        "table_id": ctx.file.table_id,
+        "source_file": ctx.file.path,
+        "row_nr": long.row_nr.astype(int),
+    })
+    mm = (long[["field", "measure"]].drop_duplicates()
+          .assign(source_id=ctx.source.id, table_id=ctx.file.table_id, source_file=ctx.file.path))
+    return Staged(obs, pd.DataFrame(rejected, columns=REJECT_COLUMNS), mm.rename(columns={"field": "source_column"}))
+
+
+def _resolve_empty(obs: pd.DataFrame) -> pd.DataFrame:
+    """An empty cell is 'suppressed' when the same file publishes the measure for other areas that
+    year (CBS withheld this cell), and 'missing' when nobody has it (not (yet) published)."""
+    published = obs.status.eq("ok").groupby([obs.source_file, obs.year, obs.measure]).transform("any")
+    status = obs.status.where(obs.status != "empty", published.map({True: "suppressed", False: "missing"}))
+    return obs.assign(status=status)
+
+
+def _reject(ctx: _Context, row_nr, area, field_name, raw, reason) -> dict:
+    return {"source_id": ctx.source.id, "table_id": ctx.file.table_id, "source_file": ctx.file.path,
+            "row_nr": int(row_nr), "area": area, "field": field_name, "raw_value": raw, "reason": reason}
+
+
+def _dedupe(headers: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for h in headers:
+        n = seen.get(h, 0)
+        seen[h] = n + 1
+        out.append(h if n == 0 else f"{h}#{n}")
+    return out
