@@ -14,8 +14,8 @@ import pandas as pd
 
 from .areas import NameResolver
 from .catalog import Source, SourceFile
-from .headers import MeasureMatcher, UnitMismatch, header_key, squash
 from .cells import parse_cells
+from .headers import MeasureMatcher, UnitMismatch, header_key, squash
 
 OBS_COLUMNS = ["area_code", "year", "measure", "value", "unit", "status", "source_id", "table_id",
                "source_file", "row_nr"]

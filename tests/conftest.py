@@ -1,0 +1,40 @@
+"""Shared fixtures. The full pipeline runs once per session on the bundled real snapshot."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
+
+
+def run_pipeline(tmp: Path, snapshot: Path = BUNDLED_SNAPSHOT_DIR, area_definition: str = "spoorlijn") -> int:
+    from heerlen_pipeline.cli import main
+
+    return main(["run", "--warehouse", str(tmp / "warehouse" / "heerlen.duckdb"), "--snapshot-dir", str(snapshot),
+                 "--build-dir", str(tmp / "build"), "--area-definition", area_definition])
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("run")
+    assert run_pipeline(tmp) == 0
+    return tmp / "warehouse" / "heerlen.duckdb"
+
+
+@pytest.fixture
+def wh(warehouse):
+    con = duckdb.connect(str(warehouse), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def snapshot_copy(tmp_path) -> Path:
+    """A writable copy of the bundled snapshot, for tests that corrupt it."""
+    dst = tmp_path / "snapshot"
+    shutil.copytree(BUNDLED_SNAPSHOT_DIR, dst)
+    return dst

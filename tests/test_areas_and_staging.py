@@ -1,0 +1,105 @@
+import pandas as pd
+import pytest
+
+from heerlen_pipeline import catalog
+from heerlen_pipeline.areas import NameResolver, areas_frame, programme_members
+from heerlen_pipeline.headers import MeasureMatcher
+from heerlen_pipeline.raw import read_source_files
+from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
+from heerlen_pipeline.staging import AreaNotResolved, SchemaDriftError, stage_source
+
+
+def _stage(source_id, snapshot=BUNDLED_SNAPSHOT_DIR):
+    spec = catalog.load_area_spec()
+    source = catalog.load_sources()[source_id]
+    files = [(f.file, f.rows) for f in read_source_files(source, snapshot)]
+    return stage_source(source, files, MeasureMatcher(list(catalog.load_measures())),
+                        {a["area_code"] for a in spec["cbs_areas"]}, NameResolver(spec))
+
+
+@pytest.fixture(scope="module")
+def kwb():
+    return _stage("kwb_heerlen").observations
+
+
+def test_area_table_has_23_wijken_57_buurten_and_both_definitions():
+    spec = catalog.load_area_spec()
+    levels = pd.Series([a["level"] for a in spec["cbs_areas"]]).value_counts()
+    assert levels["wijk"] == 23 and levels["buurt"] == 57
+    members = programme_members(spec)
+    noord = members[members.area_code == "HEERLEN-NOORD"]
+    assert (noord.groupby("definition").size() == 14).all()
+    assert "WK091739" in set(noord[noord.definition == "molenberg"].wijk_code)
+    assert "WK091735" in set(noord[noord.definition == "spoorlijn"].wijk_code)
+    areas = areas_frame(spec)
+    assert set(areas.definition) == {"cbs", "spoorlijn", "molenberg"}
+
+
+def test_every_kwb_row_resolves_by_name_and_de_beitel_label_is_not_trusted(kwb):
+    assert kwb.area_code.notna().all()
+    per_year = kwb[kwb.measure == "inhabitants"].groupby("year").area_code.nunique()
+    assert (per_year == 1 + 23 + 57).all()  # gemeente + wijken + buurten, every year
+    # The 2016 export labels De Beitel "Wijk 41"; it must land on WK091742 (70 inhabitants), not on WK091741.
+    beitel = kwb[(kwb.year == 2016) & (kwb.measure == "inhabitants") & (kwb.area_code == "WK091742")]
+    assert beitel.value.tolist() == [70.0]
+    assert kwb[(kwb.year == 2016) & (kwb.measure == "inhabitants") & (kwb.area_code == "WK091741")].value.tolist() == [5585.0]
+
+
+def test_heerlen_2019_inhabitants(kwb):
+    row = kwb[(kwb.area_code == "GM0917") & (kwb.year == 2019) & (kwb.measure == "inhabitants")]
+    assert row.value.tolist() == [86832.0]
+
+
+def test_small_area_income_is_suppressed_and_unreleased_income_is_missing(kwb):
+    de_hei = kwb[(kwb.area_code == "WK091723") & (kwb.year == 2018) & (kwb.measure == "bottom40_persons_pct")]
+    assert de_hei.status.tolist() == ["suppressed"] and de_hei.value.isna().all()
+    unreleased = kwb[(kwb.year == 2019) & (kwb.measure == "bottom40_persons_pct")]
+    assert set(unreleased.status) == {"missing"}
+
+
+def test_unresolved_name_fails_loudly(snapshot_copy):
+    path = snapshot_copy / "kwb" / "heerlen_kwb_2018.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("Wijk 22 Heksenberg", "Wijk 22 Heksenbergen"),
+                    encoding="utf-8")
+    with pytest.raises(AreaNotResolved, match="Heksenbergen"):
+        _stage("kwb_heerlen", snapshot_copy)
+
+
+def test_missing_required_measure_names_source_table_year_and_measure(snapshot_copy):
+    path = snapshot_copy / "kwb" / "heerlen_kwb_2017.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Sociale_zekerheid_Personen_per_soort_uitkering_Bijstand", "Uitkering_X", 1),
+                    encoding="utf-8")
+    with pytest.raises(SchemaDriftError) as e:
+        _stage("kwb_heerlen", snapshot_copy)
+    msg = str(e.value)
+    assert "kwb_heerlen" in msg and "83765NED" in msg and "2017" in msg and "bijstand_recipients" in msg
+
+
+def test_text_in_numeric_cell_is_rejected_with_reason(snapshot_copy):
+    path = snapshot_copy / "kwb" / "heerlen_kwb_2018.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    cells = lines[1].split(",")
+    assert cells[0] == "Heerlen" and cells[2] == "86762.0"
+    cells[2] = "veel"
+    lines[1] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    staged = _stage("kwb_heerlen", snapshot_copy)
+    rej = staged.rejected
+    assert len(rej) == 1
+    assert rej.iloc[0].area == "GM0917" and rej.iloc[0].raw_value == "veel" and "not a number" in rej.iloc[0].reason
+    assert rej.iloc[0].table_id == "84286NED"
+
+
+def test_rivm_national_row_is_mapped_to_nl00():
+    obs = _stage("rivm_health").observations
+    nl = obs[(obs.area_code == "NL00") & (obs.year == 2020) & (obs.measure == "good_health_pct")]
+    assert nl.value.tolist() == [78.4]
+    assert "NL01" not in set(obs.area_code)
+
+
+def test_statline_export_with_metadata_lines():
+    obs = _stage("politie_gemeente").observations
+    got = {(r.area_code, r.year): r.value for r in obs.itertuples()}
+    assert got == {("NL00", 2022): 800027, ("NL00", 2023): 805590, ("NL00", 2024): 805559,
+                   ("GM0917", 2022): 5917, ("GM0917", 2023): 6233, ("GM0917", 2024): 6057}

@@ -1,0 +1,122 @@
+"""The whole graph on the bundled real data, checked against published CBS/RIVM figures."""
+
+import duckdb
+import pytest
+
+from heerlen_pipeline import catalog
+
+CONTRACT = {
+    "areas": {"area_code", "area_name", "level", "parent_code", "definition"},
+    "indicators": {"indicator_id", "theme", "name_nl", "name_en", "definition", "unit", "direction", "source",
+                   "youth_focus"},
+    "indicator_values": {"indicator_id", "area_code", "year", "value", "numerator", "denominator", "coverage",
+                         "status", "source_table"},
+    "gaps": {"indicator_id", "year", "noord", "zuid", "heerlen", "nederland", "gap_noord_nl", "gap_noord_zuid",
+             "index_noord_nl", "closure_since_baseline", "trajectory_target", "on_track"},
+    "sources": {"source_id", "table_id", "title", "publisher", "licence", "attribution", "fetched_at", "sha256",
+                "rows"},
+    "check_results": {"asset", "check_name", "severity", "passed", "observed", "run_id", "checked_at"},
+    "build_info": {"code_version", "area_definition", "source_versions", "built_at"},
+}
+
+
+def value(con, indicator, area, year, table="indicator_values", extra=""):
+    rows = con.execute(f"SELECT value FROM marts.{table} WHERE indicator_id = ? AND area_code = ? AND year = ? {extra}",
+                       [indicator, area, year]).fetchall()
+    assert len(rows) == 1, rows
+    return rows[0][0]
+
+
+def test_contract_tables_and_columns(wh):
+    for table, columns in CONTRACT.items():
+        got = {r[0] for r in wh.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' "
+                                        "AND table_name = ?", [table]).fetchall()}
+        assert columns <= got, (table, columns - got)
+        assert wh.execute(f"SELECT count(*) FROM marts.{table}").fetchone()[0] > 0, table
+
+
+def test_reference_values_from_real_publications(wh):
+    assert value(wh, "DEM-02", "GM0917", 2019) == 86832                # KWB 2019
+    assert value(wh, "DEM-02", "NL00", 2019) == 17282163
+    assert value(wh, "WRK-01", "HEERLEN-NOORD", 2018) == 62.0           # sums of published wijk rows, spoorlijn
+    assert value(wh, "WRK-01", "HEERLEN-ZUID", 2018) == 39.9
+    assert value(wh, "WRK-01", "HEERLEN-ZUID", 2018, "programme_values", "AND definition = 'molenberg'") == 33.3
+    assert wh.execute("SELECT numerator FROM marts.indicator_values WHERE indicator_id = 'WRK-01' "
+                      "AND area_code = 'GM0917' AND year = 2018").fetchone()[0] == 4640
+    assert value(wh, "HLT-01", "NL00", 2020) == 78.4                    # RIVM 50090NED (NL01)
+    assert value(wh, "HLT-01", "GM0917", 2020) == 67.4
+    assert value(wh, "HLT-01", "WK091721", 2020) == 59.9
+    assert value(wh, "HLT-02", "GM0917", 2020) == 57.8
+    assert value(wh, "SAF-01", "GM0917", 2024) == round(6057 / 87461 * 1000, 1)
+
+
+def test_programme_areas_sum_counts_and_never_subtract(wh):
+    noord, zuid, gm = (wh.execute("SELECT numerator, denominator FROM marts.indicator_values WHERE indicator_id = "
+                                  "'WRK-01' AND year = 2018 AND area_code = ?", [a]).fetchone()
+                       for a in ("HEERLEN-NOORD", "HEERLEN-ZUID", "GM0917"))
+    # wijk counts are rounded by CBS, so Noord + Zuid is close to, not equal to, the published gemeente row
+    assert abs(noord[0] + zuid[0] - gm[0]) <= 23 * 5 and abs(noord[1] + zuid[1] - gm[1]) <= 23 * 5
+    direct = wh.execute("""SELECT sum(numerator), sum(denominator) FROM marts.indicator_values v
+        JOIN marts.areas a ON a.area_code = v.area_code AND a.definition = 'spoorlijn'
+        WHERE indicator_id = 'WRK-01' AND year = 2018 AND a.parent_code = 'HEERLEN-NOORD'""").fetchone()
+    assert direct == noord
+
+
+def test_every_programme_value_records_coverage(wh):
+    bad = wh.execute("SELECT count(*) FROM marts.programme_values WHERE coverage IS NULL OR coverage < 0 "
+                     "OR coverage > 1").fetchone()[0]
+    assert bad == 0
+    # 2019 income is unreleased everywhere -> missing with coverage 0; De Hei's suppressed wijk lowers coverage
+    row = wh.execute("SELECT status, coverage FROM marts.indicator_values WHERE indicator_id = 'WRK-06' "
+                     "AND area_code = 'HEERLEN-NOORD' AND year = 2019").fetchone()
+    assert row == ("missing", 0.0)
+    cov = wh.execute("SELECT coverage FROM marts.indicator_values WHERE indicator_id = 'WRK-06' "
+                     "AND area_code = 'HEERLEN-NOORD' AND year = 2018").fetchone()[0]
+    assert 0.8 < cov < 1.0
+
+
+def test_suppressed_cells_stay_suppressed(wh):
+    rows = wh.execute("SELECT indicator_id, value, status FROM marts.indicator_values WHERE area_code = 'WK091723' "
+                      "AND year = 2018 AND indicator_id IN ('WRK-06', 'WRK-03', 'WRK-08')").fetchall()
+    assert len(rows) == 3 and all(v is None and s == "suppressed" for _, v, s in rows)
+    # a rate over fewer than 100 inhabitants is not published either (De Hei has 55)
+    assert wh.execute("SELECT value, status FROM marts.indicator_values WHERE indicator_id = 'WRK-01' "
+                      "AND area_code = 'WK091723' AND year = 2018").fetchone() == (None, "suppressed")
+    assert wh.execute("SELECT count(*) FROM marts.indicator_values WHERE status <> 'ok' AND value IS NOT NULL"
+                      ).fetchone()[0] == 0
+
+
+def test_indicator_catalogue_covers_the_themes(wh):
+    themes = dict(wh.execute("SELECT theme, count(*) FROM marts.indicators GROUP BY 1").fetchall())
+    assert set(themes) == set(catalog.THEMES)
+    assert sum(themes.values()) >= 20
+    assert wh.execute("SELECT count(*) FROM marts.indicators WHERE source NOT LIKE 'Bron:%'").fetchone()[0] == 0
+
+
+def test_gaps_orientation_baseline_and_trajectory(wh):
+    g = wh.execute("SELECT noord, nederland, gap_noord_nl, index_noord_nl, baseline_year, closure_since_baseline, "
+                   "trajectory_target FROM marts.gaps WHERE indicator_id = 'WRK-01' AND year = 2019").fetchone()
+    noord, nl, gap, index, baseline, closure, target = g
+    assert (noord, nl) == (57.6, 25.0) and gap == pytest.approx(32.6)
+    assert index == pytest.approx(230.4)          # lower is better: above 100 is worse
+    assert baseline == 2019 and closure == 0 and target == pytest.approx(32.6)
+    # higher is better (good health): Noord below NL must also index above 100
+    assert wh.execute("SELECT index_noord_nl FROM marts.gaps WHERE indicator_id = 'HLT-01' AND year = 2020"
+                      ).fetchone()[0] > 100
+    # counts get no gap
+    assert wh.execute("SELECT count(*) FROM marts.gaps WHERE indicator_id = 'DEM-02' AND gap_noord_nl IS NOT NULL"
+                      ).fetchone()[0] == 0
+
+
+def test_build_info_sources_and_checks(wh):
+    assert wh.execute("SELECT area_definition FROM marts.build_info").fetchone()[0] == "spoorlijn"
+    assert wh.execute("SELECT count(*) FROM marts.sources WHERE attribution LIKE 'Bron:%' AND length(sha256) = 64"
+                      ).fetchone()[0] == 16
+    assert wh.execute("SELECT bool_and(passed), count(*) > 10 FROM marts.check_results").fetchone() == (True, True)
+
+
+def test_published_file_opens_read_only_and_is_not_the_build_db(warehouse):
+    con = duckdb.connect(str(warehouse), read_only=True)
+    schemas = {r[0] for r in con.execute("SELECT DISTINCT schema_name FROM duckdb_tables()").fetchall()}
+    con.close()
+    assert schemas == {"marts"}
