@@ -22,7 +22,9 @@ def _run(args: argparse.Namespace) -> int:
     job = defs.resolve_job_def("refresh_all")
     # With DAGSTER_HOME set, runs land in the same history the UI shows; otherwise an ephemeral instance.
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    log_level = "DEBUG" if args.verbose else "INFO"
+    result = job.execute_in_process(instance=instance, raise_on_error=False,
+                                    run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
     elapsed = time.perf_counter() - started
     if not result.success:
         print(f"heerlen run FAILED after {elapsed:.1f}s (run {result.run_id}); "
@@ -51,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--warehouse", help="published DuckDB file [HEERLEN_WAREHOUSE, warehouse/heerlen.duckdb]")
     run.add_argument("--snapshot-dir", help="directory with the source files [HEERLEN_SNAPSHOT_DIR]")
     run.add_argument("--build-dir", help="private build directory [HEERLEN_BUILD_DIR]")
+    run.add_argument("-v", "--verbose", action="store_true", help="show Dagster's debug events")
     args = parser.parse_args(argv)
     if args.command == "run":
         return _run(args)
