@@ -17,7 +17,7 @@ from .indicators import VALUE_COLUMNS, build_indicator_values
 from .quality import load_suite, validate_frame
 from .raw import raw_table_name, read_source_files
 from .resources import PipelineSettings
-from .staging import REJECT_COLUMNS, stage_source
+from .staging import stage_source
 from .warehouse import publish, write_frame
 
 RETRY = dg.RetryPolicy(max_retries=2, delay=1, backoff=dg.Backoff.EXPONENTIAL)
@@ -306,5 +306,3 @@ def all_assets_and_checks() -> tuple[list, list]:
             checks.append(chk)
     return assets, checks
 
-
-__all__ = ["all_assets_and_checks", "REJECT_COLUMNS"]
