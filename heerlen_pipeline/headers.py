@@ -55,6 +55,7 @@ class MeasureMatcher:
                 if other is not None and other.name != m.name:
                     raise ValueError(f"alias {alias!r} is claimed by both {other.name} and {m.name}")
                 self._by_key[key] = m
+        self._longest_first = sorted(self._by_key, key=len, reverse=True)
 
     def match(self, header: str) -> tuple[Measure | None, str | None]:
         """Return (measure, unit_found_in_header) or (None, None)."""
@@ -62,7 +63,7 @@ class MeasureMatcher:
         if key in self._by_key:
             return self._by_key[key], None
         # Longest alias that is a prefix; the rest of the key must be the measure's unit.
-        for alias_key in sorted(self._by_key, key=len, reverse=True):
+        for alias_key in self._longest_first:
             if key.startswith(alias_key):
                 measure = self._by_key[alias_key]
                 rest = key[len(alias_key) :]

@@ -158,10 +158,11 @@ def _read_wide(ctx: _Context, rows: pd.DataFrame) -> Staged:
     if src.period_columns:
         pattern = re.compile(src.period_columns["pattern"])
         year_cols = {h: int(m.group(1)) for h in headers if (m := pattern.fullmatch(h))}
+        if not year_cols:
+            raise SchemaDriftError(f"{ctx.where()}: no column matches the period pattern {pattern.pattern!r}")
         long = body.melt(id_vars=["area_code", "row_nr"], value_vars=list(year_cols), var_name="field", value_name="raw")
         long["year"] = long["field"].map(year_cols)
         long["measure"] = src.period_columns["measure"]
-        _map_headers(ctx, [], skip)  # still checks the other required measures
     else:
         if src.period_column:
             pcol = ctx.matcher.resolve_column(headers, src.period_column)
