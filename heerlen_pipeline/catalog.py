@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,10 +26,27 @@ class CatalogError(ValueError):
 
 @dataclass(frozen=True)
 class SourceFile:
+    """One bundled file or one live table; `area` and `required_measures` override the source's."""
+
     path: str
     table_id: str
     year: int | None = None
     delimiter: str = ","
+    area: dict[str, Any] | None = None
+    required_measures: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class LiveSpec:
+    """How `heerlen run --live` fetches a source from a CBS OData v3 catalogue (see sources.yaml)."""
+
+    catalogue: str  # opendata | dataderden
+    tables: tuple[SourceFile, ...]
+    geo: tuple[str, ...] = ()  # area-code prefixes to fetch; empty = every area
+    area: dict[str, Any] = field(default_factory=lambda: {"code_column": "WijkenEnBuurten"})
+    period_column: str | None = None
+    dimensions: dict[str, dict[str, str]] = field(default_factory=dict)  # {dim: {key: …} or {title: …}}
+    row_filter: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -47,6 +64,21 @@ class Source:
     period_column: str | None = None
     period_columns: dict[str, str] | None = None
     row_filter: dict[str, Any] = field(default_factory=dict)
+    live: LiveSpec | None = None
+
+    def file_area(self, f: SourceFile) -> dict[str, Any]:
+        return f.area or self.area
+
+    def file_required(self, f: SourceFile) -> tuple[str, ...]:
+        return self.required_measures if f.required_measures is None else f.required_measures
+
+    def live_variant(self) -> Source:
+        """This source as fetched live: one 'file' per OData table, read by the same staging code."""
+        if self.live is None:
+            return self
+        live = self.live
+        return replace(self, files=live.tables, area=live.area, period_column=live.period_column,
+                       period_columns=None, row_filter=live.row_filter)
 
 
 @dataclass(frozen=True)
@@ -112,11 +144,13 @@ def load_sources(assets_dir: Path = ASSETS_DIR) -> dict[str, Source]:
     known = {m.name for m in load_measures(assets_dir)}
     sources = {}
     for sid, s in spec["sources"].items():
-        files = tuple(SourceFile(**f) for f in s["files"])
+        files = tuple(_source_file(f) for f in s["files"])
         required = tuple(s.get("required_measures", ()))
-        unknown = [m for m in required if m not in known]
-        if unknown:
-            raise CatalogError(f"sources.yaml: source {sid} requires unknown measures {unknown}")
+        live = _live_spec(sid, s["live"]) if s.get("live") else None
+        for f in files + (live.tables if live else ()):
+            unknown = [m for m in required + (f.required_measures or ()) if m not in known]
+            if unknown:
+                raise CatalogError(f"sources.yaml: source {sid} requires unknown measures {unknown}")
         sources[sid] = Source(
             id=sid,
             title=s["title"],
@@ -131,8 +165,22 @@ def load_sources(assets_dir: Path = ASSETS_DIR) -> dict[str, Source]:
             period_column=s.get("period_column"),
             period_columns=s.get("period_columns"),
             row_filter=s.get("row_filter", {}),
+            live=live,
         )
     return sources
+
+
+def _source_file(spec: dict[str, Any]) -> SourceFile:
+    req = spec.get("required_measures")
+    return SourceFile(**{**spec, "required_measures": tuple(req) if req is not None else None})
+
+
+def _live_spec(sid: str, spec: dict[str, Any]) -> LiveSpec:
+    if spec.get("catalogue") not in ("opendata", "dataderden"):
+        raise CatalogError(f"sources.yaml: source {sid}: live.catalogue must be opendata or dataderden")
+    tables = tuple(_source_file({"path": f"{spec['catalogue']}/{t['table_id']}", **t}) for t in spec["tables"])
+    extra = {k: spec[k] for k in ("area", "period_column", "dimensions", "row_filter") if k in spec}
+    return LiveSpec(catalogue=spec["catalogue"], tables=tables, geo=tuple(spec.get("geo", ())), **extra)
 
 
 @lru_cache(maxsize=4)

@@ -48,21 +48,37 @@ class _Context:
     matcher: MeasureMatcher
     scope: set[str]
     resolver: NameResolver
+    key_map: dict[str, str] | None = None  # live tables: OData key -> measure, resolved from DataProperties
 
     def where(self) -> str:
         return f"source {self.source.id}, table {self.file.table_id}, file {self.file.path}"
 
+    @property
+    def area(self) -> dict:
+        return self.source.file_area(self.file)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return self.source.file_required(self.file)
+
 
 def stage_source(
     source: Source, files: list[tuple[SourceFile, pd.DataFrame]], matcher: MeasureMatcher,
-    scope: set[str], resolver: NameResolver,
+    scope: set[str], resolver: NameResolver, key_maps: dict[str, dict[str, str]] | None = None,
 ) -> Staged:
+    """`key_maps` (table_id -> {key: measure}) is given for live OData tables, whose columns are keys."""
     parts = []
     for f, rows in files:
-        ctx = _Context(source, f, matcher, scope, resolver)
+        ctx = _Context(source, f, matcher, scope, resolver, (key_maps or {}).get(f.table_id))
         reader = {"wide": _read_wide, "statline_export": _read_statline_export}[source.reader]
         parts.append(reader(ctx, rows))
     obs = pd.concat([p.observations for p in parts], ignore_index=True)
+    dup = obs.duplicated(["area_code", "year", "measure"], keep=False)
+    if dup.any():  # two files (or tables) of one source publish the same cell: the indicators would count it twice
+        d = obs[dup].sort_values(["area_code", "year", "measure"]).head(2)
+        raise SchemaDriftError(
+            f"source {source.id}: {d.area_code.iloc[0]} {d.year.iloc[0]} {d.measure.iloc[0]!r} appears more than once "
+            f"(in {' and '.join(sorted(set(d.source_file)))})")
     return Staged(
         observations=_resolve_empty(obs)[OBS_COLUMNS],
         rejected=pd.concat([p.rejected for p in parts], ignore_index=True)[REJECT_COLUMNS],
@@ -75,6 +91,9 @@ def stage_source(
 def _map_headers(ctx: _Context, headers: list[str], skip: set[str]) -> dict[str, str]:
     """header -> measure for every header that names a known measure; fail on missing required ones."""
     mapping: dict[str, str] = {}
+    if ctx.key_map is not None:
+        mapping = {h: ctx.key_map[h] for h in headers if h in ctx.key_map}
+        headers = []  # the key map was checked against DataProperties when the table was fetched
     for h in headers:
         if h in skip or not h.strip():
             continue
@@ -85,7 +104,7 @@ def _map_headers(ctx: _Context, headers: list[str], skip: set[str]) -> dict[str,
         if measure is not None:
             mapping[h] = measure.name
     found = set(mapping.values())
-    for m in ctx.source.required_measures:
+    for m in ctx.required:
         if m not in found:
             if ctx.source.period_columns and ctx.source.period_columns.get("measure") == m:
                 continue
@@ -99,7 +118,7 @@ def _map_headers(ctx: _Context, headers: list[str], skip: set[str]) -> dict[str,
 
 
 def _resolve_area_codes(ctx: _Context, body: pd.DataFrame, headers: list[str]) -> tuple[pd.Series, str]:
-    area = ctx.source.area
+    area = ctx.area
     if "name_column" in area:
         col = area["name_column"]
         if col not in headers:
@@ -138,10 +157,10 @@ def _read_wide(ctx: _Context, rows: pd.DataFrame) -> Staged:
         body = body[body[real].astype(str).str.strip().isin(allowed)]
 
     codes, area_col = _resolve_area_codes(ctx, body, headers)
-    school_level = src.area.get("level") == "school"
+    school_level = ctx.area.get("level") == "school"
     unresolved = codes.isna()
     if unresolved.any():
-        if src.area.get("strict"):
+        if ctx.area.get("strict"):
             bad = body.loc[unresolved, area_col].tolist()
             raise AreaNotResolved(f"{ctx.where()}: region names not resolved to CBS codes: {bad}")
     in_scope = codes.notna() & (codes.isin(ctx.scope) | school_level)
@@ -149,8 +168,8 @@ def _read_wide(ctx: _Context, rows: pd.DataFrame) -> Staged:
     body = body[in_scope].assign(area_code=codes[in_scope])
 
     schools = pd.DataFrame(columns=["area_code", "gemeente_code"])
-    if school_level and "gemeente_column" in src.area:
-        gm = pd.to_numeric(body[src.area["gemeente_column"]].str.strip(), errors="coerce")
+    if school_level and "gemeente_column" in ctx.area:
+        gm = pd.to_numeric(body[ctx.area["gemeente_column"]].str.strip(), errors="coerce")
         schools = pd.DataFrame({"area_code": body.area_code, "gemeente_code": "GM" + gm.astype("Int64").astype(str).str.zfill(4)})
 
     # Period: fixed per file, from a period column, or one column per year.
@@ -195,8 +214,8 @@ def _read_statline_export(ctx: _Context, rows: pd.DataFrame) -> Staged:
         raise SchemaDriftError(f"{ctx.where()}: no 'Onderwerp'/'Perioden' header rows; not a StatLine export") from None
     unit_i = period_i + 1
     label_col = str(rows.loc[unit_i, "c0"]).strip()
-    if label_col != ctx.source.area["name_column"]:
-        raise SchemaDriftError(f"{ctx.where()}: expected region column {ctx.source.area['name_column']!r}, found {label_col!r}")
+    if label_col != ctx.area["name_column"]:
+        raise SchemaDriftError(f"{ctx.where()}: expected region column {ctx.area['name_column']!r}, found {label_col!r}")
     data_cols = [c for c in rows.columns[1:] if str(rows.loc[period_i, c]).strip()]
     columns = {}
     for c in data_cols:
@@ -212,7 +231,7 @@ def _read_statline_export(ctx: _Context, rows: pd.DataFrame) -> Staged:
             raise SchemaDriftError(f"{ctx.where()}: period {rows.loc[period_i, c]!r} is not a year")
         columns[c] = (measure.name, int(year.group(1)))
     found = {m for m, _ in columns.values()}
-    for m in ctx.source.required_measures:
+    for m in ctx.required:
         if m not in found:
             raise SchemaDriftError(f"{ctx.where()}: required measure {m!r} not found in the Onderwerp row")
     body = rows.iloc[unit_i + 1 :]

@@ -19,7 +19,7 @@ def _stage(source_id, snapshot=BUNDLED_SNAPSHOT_DIR):
 
 @pytest.fixture(scope="module")
 def kwb():
-    return _stage("kwb_heerlen").observations
+    return _stage("kwb").observations
 
 
 def test_area_table_has_23_wijken_57_buurten_and_both_definitions():
@@ -37,8 +37,10 @@ def test_area_table_has_23_wijken_57_buurten_and_both_definitions():
 
 def test_every_kwb_row_resolves_by_name_and_de_beitel_label_is_not_trusted(kwb):
     assert kwb.area_code.notna().all()
-    per_year = kwb[kwb.measure == "inhabitants"].groupby("year").area_code.nunique()
+    heerlen = kwb[(kwb.measure == "inhabitants") & (kwb.area_code != "NL00")]
+    per_year = heerlen.groupby("year").area_code.nunique()
     assert (per_year == 1 + 23 + 57).all()  # gemeente + wijken + buurten, every year
+    assert sorted(kwb[kwb.area_code == "NL00"].year.unique()) == [2017, 2019, 2024]
     # The 2016 export labels De Beitel "Wijk 41"; it must land on WK091742 (70 inhabitants), not on WK091741.
     beitel = kwb[(kwb.year == 2016) & (kwb.measure == "inhabitants") & (kwb.area_code == "WK091742")]
     assert beitel.value.tolist() == [70.0]
@@ -53,7 +55,7 @@ def test_heerlen_2019_inhabitants(kwb):
 def test_small_area_income_is_suppressed_and_unreleased_income_is_missing(kwb):
     de_hei = kwb[(kwb.area_code == "WK091723") & (kwb.year == 2018) & (kwb.measure == "bottom40_persons_pct")]
     assert de_hei.status.tolist() == ["suppressed"] and de_hei.value.isna().all()
-    unreleased = kwb[(kwb.year == 2019) & (kwb.measure == "bottom40_persons_pct")]
+    unreleased = kwb[(kwb.year == 2019) & (kwb.measure == "bottom40_persons_pct") & (kwb.area_code != "NL00")]
     assert set(unreleased.status) == {"missing"}
 
 
@@ -62,7 +64,7 @@ def test_unresolved_name_fails_loudly(snapshot_copy):
     path.write_text(path.read_text(encoding="utf-8").replace("Wijk 22 Heksenberg", "Wijk 22 Heksenbergen"),
                     encoding="utf-8")
     with pytest.raises(AreaNotResolved, match="Heksenbergen"):
-        _stage("kwb_heerlen", snapshot_copy)
+        _stage("kwb", snapshot_copy)
 
 
 def test_missing_required_measure_names_source_table_year_and_measure(snapshot_copy):
@@ -71,9 +73,9 @@ def test_missing_required_measure_names_source_table_year_and_measure(snapshot_c
     path.write_text(text.replace("Sociale_zekerheid_Personen_per_soort_uitkering_Bijstand", "Uitkering_X", 1),
                     encoding="utf-8")
     with pytest.raises(SchemaDriftError) as e:
-        _stage("kwb_heerlen", snapshot_copy)
+        _stage("kwb", snapshot_copy)
     msg = str(e.value)
-    assert "kwb_heerlen" in msg and "83765NED" in msg and "2017" in msg and "bijstand_recipients" in msg
+    assert "kwb" in msg and "83765NED" in msg and "2017" in msg and "bijstand_recipients" in msg
 
 
 def test_text_in_numeric_cell_is_rejected_with_reason(snapshot_copy):
@@ -84,7 +86,7 @@ def test_text_in_numeric_cell_is_rejected_with_reason(snapshot_copy):
     cells[2] = "veel"
     lines[1] = ",".join(cells)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    staged = _stage("kwb_heerlen", snapshot_copy)
+    staged = _stage("kwb", snapshot_copy)
     rej = staged.rejected
     assert len(rej) == 1
     assert rej.iloc[0].area == "GM0917" and rej.iloc[0].raw_value == "veel" and "not a number" in rej.iloc[0].reason
