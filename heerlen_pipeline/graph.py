@@ -1,21 +1,24 @@
 """The asset graph: raw -> staging -> indicators -> marts -> publish, built from assets/ definitions."""
 
 
-import hashlib
 import subprocess
+import sys
+import warnings
 from datetime import UTC, datetime
 
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
+from tqdm import tqdm
 
 from . import __version__, catalog
 from .areas import NameResolver, areas_frame, programme_members
 from .gaps import GAPS_SQL
 from .headers import MeasureMatcher
 from .indicators import VALUE_COLUMNS, build_indicator_values
+from .live import fetch_live, live_mappings, live_pages, source_version, tables_version
 from .quality import load_suite, validate_frame
-from .raw import raw_table_name, read_source_files
+from .raw import files_version, raw_table_name, read_source_files
 from .resources import PipelineSettings
 from .staging import stage_source
 from .warehouse import publish, write_frame
@@ -41,30 +44,68 @@ def _record_checks(con, asset: str, rows: list[dict], run_id: str) -> None:
 
 # ---------------------------------------------------------------- raw + staging, one pair per source
 
+def _progress(context: dg.AssetExecutionContext, source_id: str):
+    """Download progress: a Dagster log line per page, and a bar when the CLI runs in a terminal."""
+    bars: dict[tuple[str, str], tqdm] = {}
+
+    def report(table_id: str, entity: str, pages: int, rows: int) -> None:
+        context.log.info(f"{source_id} {table_id} {entity}: page {pages}, {rows} rows so far")
+        if sys.stderr.isatty():
+            bar = bars.setdefault((table_id, entity), tqdm(desc=f"{table_id} {entity}", unit=" rows", leave=False))
+            bar.update(rows - bar.n)
+
+    return report
+
+
 def build_source_assets(source: catalog.Source) -> list:
+    source_key = dg.AssetKey(["source", source.id])
     raw_key = dg.AssetKey(["raw", source.id])
     staging_key = dg.AssetKey(["staging", source.id])
     group = source.theme
 
-    @dg.asset(key=raw_key, group_name=group, kinds={"duckdb"}, retry_policy=RETRY,
-              description=f"{source.title} ({source.publisher}): file rows exactly as received.")
+    def observe(settings: PipelineSettings):
+        return dg.DataVersion(source_version(source, settings.settings))
+
+    with warnings.catch_warnings():  # observable source assets are the documented way, though marked beta
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        source_asset = dg.observable_source_asset(
+            observe, key=source_key, group_name=group,
+            description=f"{source.title} upstream: version = the CBS tables' Modified stamps when live, "
+                        "the files' checksum otherwise.")
+
+    @dg.asset(key=raw_key, deps=[source_key], group_name=group, kinds={"duckdb"}, retry_policy=RETRY,
+              description=f"{source.title} ({source.publisher}): rows exactly as received (file or OData pages).")
     def raw_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
-        files = read_source_files(source, settings.settings.snapshot_dir)
+        s = settings.settings
+        live = s.live and source.live is not None
+        if live:
+            tables = fetch_live(source, s, _progress(context, source.id))
+            files = [t.raw_file(source.id) for t in tables]
+        else:
+            if s.live:
+                context.log.info(f"{source.id} has no live form; using the bundled file(s) from {s.snapshot_dir}")
+            tables, files = [], read_source_files(source, s.snapshot_dir)
         with build_db.get_connection() as con:
             con.execute("CREATE SCHEMA IF NOT EXISTS raw")
             con.execute("CREATE TABLE IF NOT EXISTS raw.files (source_id VARCHAR, table_id VARCHAR, source_file VARCHAR, "
-                        "year INTEGER, sha256 VARCHAR, fetched_at VARCHAR, rows INTEGER, raw_table VARCHAR)")
+                        "year INTEGER, sha256 VARCHAR, fetched_at VARCHAR, rows INTEGER, raw_table VARCHAR, origin VARCHAR)")
             con.execute("DELETE FROM raw.files WHERE source_id = ?", [source.id])
             for f in files:
                 write_frame(con, f"raw.{f.table_name}", f.rows.assign(_row=range(len(f.rows))))
-                con.execute("INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                con.execute("INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             [source.id, f.file.table_id, f.file.path, f.file.year, f.sha256, f.fetched_at,
-                             len(f.rows) - 1, f.table_name])
-        version = hashlib.sha256("".join(f.sha256 for f in files).encode()).hexdigest()[:16]
+                             len(f.rows) - 1, f.table_name, str(f.path)])
+            write_frame(con, f"raw.http_pages__{source.id}", live_pages(source.id, tables))
+            write_frame(con, f"raw.odata_measures__{source.id}", live_mappings(source.id, tables))
+        version = files_version(files) if not live else tables_version(tables)
+        downloaded = sum(t.downloaded for t in tables)
         return dg.MaterializeResult(
             data_version=dg.DataVersion(version),
             metadata={
                 "dagster/row_count": sum(len(f.rows) - 1 for f in files),
+                "mode": "live" if live else "snapshot",
+                "tables_downloaded": downloaded,
+                "tables_unchanged": len(tables) - downloaded,
                 "files": dg.MetadataValue.md("\n".join(f"- `{f.file.path}` ({f.file.table_id}) sha256 `{f.sha256[:12]}…`"
                                                        for f in files)),
             },
@@ -72,17 +113,24 @@ def build_source_assets(source: catalog.Source) -> list:
 
     @dg.asset(key=staging_key, deps=[raw_key, dg.AssetKey(["staging", "areas"])], group_name=group, kinds={"duckdb"},
               description=f"{source.title}: long format (area_code, year, measure, value, unit, status).")
-    def staging_asset(context: dg.AssetExecutionContext, build_db: DuckDBResource):
+    def staging_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
         matcher = MeasureMatcher(list(catalog.load_measures()))
         spec = catalog.load_area_spec()
         scope = {a["area_code"] for a in spec["cbs_areas"]}
+        live = settings.settings.live and source.live is not None
+        src = source.live_variant() if live else source
         with build_db.get_connection() as con:
             files = [(f, con.execute(f"SELECT * EXCLUDE (_row) FROM raw.{raw_table_name(source.id, f.path)} ORDER BY _row").df())
-                     for f in source.files]
-            staged = stage_source(source, files, matcher, scope, NameResolver(spec))
+                     for f in src.files]
+            key_maps = None
+            if live:  # columns are OData keys, resolved through DataProperties when fetched
+                mapping = con.execute(f"SELECT * FROM raw.odata_measures__{source.id}").df()
+                used = mapping[mapping.used]
+                key_maps = {t: dict(zip(g.key, g.measure, strict=True)) for t, g in used.groupby("table_id")}
+            staged = stage_source(src, files, matcher, scope, NameResolver(spec), key_maps)
             write_frame(con, f"staging.obs__{source.id}", staged.observations)
             write_frame(con, f"staging.rejected__{source.id}", staged.rejected)
-            write_frame(con, f"staging.measure_map__{source.id}", staged.measure_map)
+            write_frame(con, f"staging.measure_map__{source.id}", mapping if live else staged.measure_map)
             if len(staged.schools):
                 write_frame(con, f"staging.schools__{source.id}", staged.schools)
         obs = staged.observations
@@ -120,7 +168,7 @@ def build_source_assets(source: catalog.Source) -> list:
                       "files": ", ".join(f.path for f in source.files)},
         )
 
-    return [raw_asset, staging_asset, gx_check]
+    return [source_asset, raw_asset, staging_asset, gx_check]
 
 
 @dg.asset(key=["staging", "areas"], group_name="areas", kinds={"duckdb"},
@@ -295,8 +343,8 @@ def all_assets_and_checks() -> tuple[list, list]:
     assets: list = [staging_areas, staging_observations, marts_indicator_values, marts_gaps, publish_warehouse]
     checks: list = []
     for source in SOURCES.values():
-        raw_a, stg_a, chk = build_source_assets(source)
-        assets += [raw_a, stg_a]
+        src_a, raw_a, stg_a, chk = build_source_assets(source)
+        assets += [src_a, raw_a, stg_a]
         checks.append(chk)
     for theme in catalog.THEMES:
         inds = [i for i in INDICATORS if i.theme == theme]

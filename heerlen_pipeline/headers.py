@@ -90,6 +90,10 @@ def _looks_like_unit(rest: str) -> bool:
     return rest in _UNIT_KEYS
 
 
+class SchemaDriftError(ValueError):
+    """A required measure could not be resolved from a source's columns (or resolved twice)."""
+
+
 class UnitMismatch(ValueError):
     def __init__(self, header: str, measure: Measure, unit_key: str):
         super().__init__(

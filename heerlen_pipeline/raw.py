@@ -37,6 +37,17 @@ def raw_table_name(source_id: str, file_path: str) -> str:
     return f"{source_id}__{stem}"
 
 
+def files_version(files: list[RawFile]) -> str:
+    """A source's data version when read from files: the checksum of its files' checksums."""
+    return "sha256:" + hashlib.sha256("".join(f.sha256 for f in files).encode()).hexdigest()[:16]
+
+
+def text_frame(rows: list[list[str]]) -> pd.DataFrame:
+    """Rows of text as columns c0..cN (short rows padded with ''): the one raw shape every reader takes."""
+    width = max(len(r) for r in rows)
+    return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=[f"c{i}" for i in range(width)])
+
+
 def read_source_files(source: Source, snapshot_dir: Path) -> list[RawFile]:
     out = []
     for f in source.files:
@@ -51,8 +62,7 @@ def read_source_files(source: Source, snapshot_dir: Path) -> list[RawFile]:
         rows = list(csv.reader(text.splitlines(), delimiter=f.delimiter))
         if not rows:
             raise SourceFileError(f"source {source.id}: file {path} is empty")
-        width = max(len(r) for r in rows)
-        frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=[f"c{i}" for i in range(width)])
+        frame = text_frame(rows)
         out.append(
             RawFile(
                 source_id=source.id,

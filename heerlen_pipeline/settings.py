@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ASSETS_DIR = PROJECT_ROOT / "assets"
 DATA_CHECKS_DIR = PROJECT_ROOT / "data_checks"
 BUNDLED_SNAPSHOT_DIR = PROJECT_ROOT / "data" / "snapshot"
+
+_TRUE = {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,13 @@ class Settings:
     area_definition: str
     snapshot_dir: Path
     build_dir: Path
+    # Live sources (`heerlen run --live`): base URLs; the paths beneath them are exactly the real ones.
+    live: bool = False
+    replay: bool = False  # live, but from the landed responses only (no network)
+    landing_dir: Path = Path("warehouse/landing")
+    cbs_odata_url: str = "https://opendata.cbs.nl"
+    cbs_dataderden_url: str = "https://dataderden.cbs.nl"
+    duo_url: str = "https://duo.nl/open_onderwijsdata"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -28,15 +37,38 @@ class Settings:
             "area_definition": env.get("HEERLEN_AREA_DEFINITION") or "spoorlijn",
             "snapshot_dir": Path(env.get("HEERLEN_SNAPSHOT_DIR") or BUNDLED_SNAPSHOT_DIR),
             "build_dir": Path(env.get("HEERLEN_BUILD_DIR") or warehouse.parent / ".build"),
+            "live": env.get("HEERLEN_LIVE", "").lower() in _TRUE,
+            "replay": env.get("HEERLEN_REPLAY", "").lower() in _TRUE,
+            "landing_dir": Path(env.get("HEERLEN_LANDING_DIR") or warehouse.parent / "landing"),
+            "cbs_odata_url": env.get("HEERLEN_CBS_ODATA_URL") or cls.cbs_odata_url,
+            "cbs_dataderden_url": env.get("HEERLEN_CBS_DATADERDEN_URL") or cls.cbs_dataderden_url,
+            "duo_url": env.get("HEERLEN_DUO_URL") or cls.duo_url,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(
-            warehouse=Path(values["warehouse"]).absolute(),
-            area_definition=str(values["area_definition"]),
-            snapshot_dir=Path(values["snapshot_dir"]).absolute(),
-            build_dir=Path(values["build_dir"]).absolute(),
-        )
+        return cls.from_dict(values)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, object]) -> Settings:
+        """Typed construction from plain values (environment, CLI or a Dagster resource's config)."""
+        out: dict[str, object] = {}
+        for f in fields(cls):
+            v = values[f.name]
+            if f.type == "Path":
+                v = Path(str(v)).absolute()
+            elif f.type == "bool":
+                v = v if isinstance(v, bool) else str(v).lower() in _TRUE
+            elif f.name.endswith("_url"):
+                v = str(v).rstrip("/")
+            out[f.name] = v
+        return cls(**out)
+
+    def as_plain(self) -> dict[str, object]:
+        return {f.name: (str(v) if isinstance(v := getattr(self, f.name), Path) else v) for f in fields(self)}
 
     @property
     def build_db(self) -> Path:
         return self.build_dir / "build.duckdb"
+
+    @property
+    def catalogue_urls(self) -> dict[str, str]:
+        return {"opendata": self.cbs_odata_url, "dataderden": self.cbs_dataderden_url}

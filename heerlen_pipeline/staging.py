@@ -15,17 +15,13 @@ import pandas as pd
 from .areas import NameResolver
 from .catalog import Source, SourceFile
 from .cells import parse_cells
-from .headers import MeasureMatcher, UnitMismatch, header_key, squash
+from .headers import MeasureMatcher, SchemaDriftError, UnitMismatch, header_key, squash
 
 OBS_COLUMNS = ["area_code", "year", "measure", "value", "unit", "status", "source_id", "table_id",
                "source_file", "row_nr"]
 REJECT_COLUMNS = ["source_id", "table_id", "source_file", "row_nr", "area", "field", "raw_value", "reason"]
 _YEAR_PERIOD = re.compile(r"^(\d{4})(JJ00)?$")
 _FOOTER = re.compile(r"^(Bron|Source)\b", re.IGNORECASE)
-
-
-class SchemaDriftError(ValueError):
-    """A required measure could not be resolved from a source file's headers."""
 
 
 class AreaNotResolved(ValueError):

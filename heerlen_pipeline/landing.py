@@ -1,0 +1,93 @@
+"""Raw landing of live responses: every page kept as received (gzip), with URL, fetched_at and sha256.
+
+Layout: <landing_dir>/<catalogue>/<table_id>/<query signature>/<Modified stamp>/
+          manifest.json        what was fetched, when, from where; written last, so its presence means complete
+          0000-TableInfos.json.gz, 0001-DataProperties.json.gz, …
+A table whose Modified stamp and query are unchanged is read back from here instead of downloaded again,
+and `heerlen run --live --replay` rebuilds from here without network.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .http_client import Response
+
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class LandedFetch:
+    dir: Path
+    manifest: dict
+    _final: Path | None = None
+    _docs: dict[str, list[dict]] = field(default_factory=dict)
+
+    def add(self, entity: str, response: Response) -> dict:
+        n = len(self.manifest["pages"])
+        name = f"{n:04d}-{re.sub(r'[^A-Za-z0-9]+', '_', entity)}.json.gz"
+        (self.dir / name).write_bytes(gzip.compress(response.body, mtime=0))
+        page = {"entity": entity, "file": name, "url": response.url, "status": response.status,
+                "fetched_at": response.fetched_at, "bytes": len(response.body),
+                "sha256": hashlib.sha256(response.body).hexdigest()}
+        self.manifest["pages"].append(page)
+        return page
+
+    def complete(self) -> None:
+        self.manifest["completed_at"] = datetime.now(UTC).isoformat()
+        (self.dir / MANIFEST).write_text(json.dumps(self.manifest, indent=1), encoding="utf-8")
+        assert self._final is not None
+        if self._final.exists():  # a concurrent or earlier identical fetch; keep one
+            shutil.rmtree(self._final)
+        os.replace(self.dir, self._final)
+        self.dir, self._final = self._final, None
+
+    def abandon(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def docs(self, entity: str) -> list[dict]:
+        if entity not in self._docs:
+            self._docs[entity] = [json.loads(gzip.decompress((self.dir / p["file"]).read_bytes()))
+                                  for p in self.manifest["pages"] if p["entity"] == entity]
+        return self._docs[entity]
+
+    def rows(self, entity: str) -> list[dict]:
+        return [row for doc in self.docs(entity) for row in doc.get("value", [])]
+
+
+class Landing:
+    def __init__(self, root: Path):
+        self.root = root
+
+    def _query_dir(self, catalogue: str, table_id: str, signature: str) -> Path:
+        return self.root / catalogue / table_id / signature
+
+    def find(self, catalogue: str, table_id: str, signature: str, modified: str | None = None) -> LandedFetch | None:
+        """The complete fetch for this Modified stamp, or (modified=None) the newest complete one."""
+        qdir = self._query_dir(catalogue, table_id, signature)
+        found = []
+        for m in qdir.glob(f"*/{MANIFEST}"):
+            manifest = json.loads(m.read_text(encoding="utf-8"))
+            if modified is None or manifest.get("modified") == modified:
+                found.append(LandedFetch(m.parent, manifest))
+        return max(found, key=lambda f: f.manifest["completed_at"], default=None)
+
+    def begin(self, catalogue: str, table_id: str, signature: str, modified: str, query: dict) -> LandedFetch:
+        final = self._query_dir(catalogue, table_id, signature) / _slug(modified)
+        tmp = final.parent / f".partial-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir(parents=True)
+        manifest = {"catalogue": catalogue, "table_id": table_id, "modified": modified, "query": query, "pages": []}
+        return LandedFetch(tmp, manifest, final)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]+", "-", text).strip("-") or "unknown"

@@ -1,0 +1,75 @@
+"""CBS OData v3 client for both catalogues (opendata.cbs.nl and dataderden.cbs.nl).
+
+Always the bulk "Feed" flavour (the API flavour refuses results over 10,000 rows) and `$format=json`
+(dataderden answers Atom/XML otherwise). Pages are followed through `odata.nextLink` until it is absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from .http_client import HttpClient, HttpError, Response
+
+MAX_PAGES = 10_000
+PageHook = Callable[[str, int, int], None]  # (entity, pages so far, rows so far)
+
+
+class ODataClient:
+    def __init__(self, http: HttpClient, base_urls: dict[str, str]):
+        self.http = http
+        self.base_urls = base_urls
+        self._infos: dict[tuple[str, str], tuple[Response, dict]] = {}
+
+    def entity_url(self, catalogue: str, table_id: str, entity: str) -> str:
+        segment = "odata" if catalogue == "opendata" else "OData"  # the spelling each catalogue uses
+        return f"{self.base_urls[catalogue]}/ODataFeed/{segment}/{table_id}/{entity}"
+
+    def get_pages(self, catalogue: str, table_id: str, entity: str, params: dict[str, str] | None = None,
+                  on_page: PageHook | None = None) -> list[tuple[Response, dict]]:
+        """Every page of an entity set as (response, parsed JSON), following odata.nextLink."""
+        url: str | None = _with_query(self.entity_url(catalogue, table_id, entity), {**(params or {}), "$format": "json"})
+        pages: list[tuple[Response, dict]] = []
+        seen: set[str] = set()
+        rows = 0
+        while url is not None:
+            resp = self.http.get(url)
+            if resp.url in seen:
+                raise HttpError(f"GET {resp.url}: odata.nextLink points back to a page already fetched "
+                                f"(table {table_id}, {entity}, page {len(pages) + 1})")
+            seen.add(resp.url)
+            doc = resp.json()
+            if not isinstance(doc.get("value"), list):
+                raise HttpError(f"GET {resp.url}: no 'value' list in the OData answer (keys: {sorted(doc)[:8]})")
+            pages.append((resp, doc))
+            rows += len(doc["value"])
+            if on_page:
+                on_page(entity, len(pages), rows)
+            if len(pages) >= MAX_PAGES:
+                raise HttpError(f"GET {resp.url}: more than {MAX_PAGES} pages; refusing to follow odata.nextLink further")
+            link = doc.get("odata.nextLink")
+            url = _with_query(link, {"$format": "json"}, keep=True) if link else None
+        return pages
+
+    def table_info(self, catalogue: str, table_id: str) -> tuple[Response, dict]:
+        """TableInfos (cached per client, so a run asks once per table) and its row."""
+        key = (catalogue, table_id)
+        if key not in self._infos:
+            (resp, doc), *_ = self.get_pages(catalogue, table_id, "TableInfos")
+            info = doc["value"][0] if doc["value"] else {}
+            if not info.get("Modified"):
+                raise HttpError(f"GET {resp.url}: no Modified stamp in TableInfos")
+            self._infos[key] = (resp, info)
+        return self._infos[key]
+
+    def modified(self, catalogue: str, table_id: str) -> str:
+        return str(self.table_info(catalogue, table_id)[1]["Modified"])
+
+
+def _with_query(url: str, params: dict[str, str], keep: bool = False) -> str:
+    """Add query parameters, spaces as %20 (OData servers do not all read '+' as a space).
+    keep=True leaves parameters the URL already has (a nextLink's own $skip/$format) as they are."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    query = {**params, **query} if keep else {**query, **params}
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote, safe="$',()")))
