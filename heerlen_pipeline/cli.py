@@ -11,13 +11,27 @@ from .settings import Settings
 
 
 def _run(args: argparse.Namespace) -> int:
-    import dagster as dg
+    settings = Settings.from_env(warehouse=args.warehouse, area_definition=args.area_definition,
+                                 snapshot_dir=args.snapshot_dir, build_dir=args.build_dir,
+                                 live=args.live or args.replay or None, replay=args.replay or None)
+    started = time.perf_counter()
+    if not args.force:
+        from .versions import up_to_date
+
+        try:
+            current = up_to_date(settings)
+        except Exception as e:  # noqa: BLE001 - the run itself will report the cause with full context
+            print(f"could not check upstream versions ({e}); refreshing", file=sys.stderr)
+            current = False
+        if current:
+            print(f"heerlen run: nothing changed upstream since the last build; {settings.warehouse} is current "
+                  f"({time.perf_counter() - started:.1f}s; --force rebuilds anyway)")
+            return 0
+
+    import dagster as dg  # imported here: a no-op refresh should not pay for Dagster's start-up
 
     from .definitions import make_definitions
 
-    settings = Settings.from_env(warehouse=args.warehouse, area_definition=args.area_definition,
-                                 snapshot_dir=args.snapshot_dir, build_dir=args.build_dir)
-    started = time.perf_counter()
     defs = make_definitions(settings)
     job = defs.resolve_job_def("refresh_all")
     # With DAGSTER_HOME set, runs land in the same history the UI shows; otherwise an ephemeral instance.
@@ -41,7 +55,8 @@ def _run(args: argparse.Namespace) -> int:
                       file=sys.stderr)
         return 1
     print(f"heerlen run OK in {elapsed:.1f}s: published {settings.warehouse} "
-          f"(area definition {settings.area_definition}, run {result.run_id})")
+          f"(area definition {settings.area_definition}, {'live' if settings.live else 'bundled'} sources, "
+          f"run {result.run_id})")
     return 0
 
 
@@ -53,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--warehouse", help="published DuckDB file [HEERLEN_WAREHOUSE, warehouse/heerlen.duckdb]")
     run.add_argument("--snapshot-dir", help="directory with the source files [HEERLEN_SNAPSHOT_DIR]")
     run.add_argument("--build-dir", help="private build directory [HEERLEN_BUILD_DIR]")
+    run.add_argument("--live", action="store_true",
+                     help="fetch the sources from the CBS OData APIs [HEERLEN_LIVE]; tables whose Modified stamp is "
+                          "unchanged are read from the landing instead of downloaded")
+    run.add_argument("--replay", action="store_true",
+                     help="live, but only from the landed responses (no network) [HEERLEN_REPLAY]")
+    run.add_argument("--force", action="store_true", help="rebuild even when nothing changed upstream")
     run.add_argument("-v", "--verbose", action="store_true", help="show Dagster's debug events")
     args = parser.parse_args(argv)
     if args.command == "run":

@@ -21,6 +21,7 @@ from .quality import load_suite, validate_frame
 from .raw import files_version, raw_table_name, read_source_files
 from .resources import PipelineSettings
 from .staging import stage_source
+from .versions import build_stamp
 from .warehouse import publish, write_frame
 
 RETRY = dg.RetryPolicy(max_retries=2, delay=1, backoff=dg.Backoff.EXPONENTIAL)
@@ -97,7 +98,9 @@ def build_source_assets(source: catalog.Source) -> list:
                              len(f.rows) - 1, f.table_name, str(f.path)])
             write_frame(con, f"raw.http_pages__{source.id}", live_pages(source.id, tables))
             write_frame(con, f"raw.odata_measures__{source.id}", live_mappings(source.id, tables))
-        version = files_version(files) if not live else tables_version(tables)
+            version = files_version(files) if not live else tables_version(tables)
+            con.execute("CREATE TABLE IF NOT EXISTS raw.versions (source_id VARCHAR PRIMARY KEY, version VARCHAR)")
+            con.execute("INSERT OR REPLACE INTO raw.versions VALUES (?, ?)", [source.id, version])
         downloaded = sum(t.downloaded for t in tables)
         return dg.MaterializeResult(
             data_version=dg.DataVersion(version),
@@ -326,10 +329,9 @@ def publish_warehouse(context: dg.AssetExecutionContext, settings: PipelineSetti
                     "WHERE source_id IS NOT NULL")
         con.execute("CREATE OR REPLACE TABLE marts.check_results AS SELECT * FROM audit.check_results "
                     "WHERE run_id = ? ORDER BY asset, check_name", [context.run_id])
-        stamps = con.execute("SELECT string_agg(source_id || ':' || substr(sha256, 1, 12), ', ' ORDER BY source_id, "
-                             "source_file) FROM raw.files").fetchone()[0]
+        versions = dict(con.execute("SELECT source_id, version FROM raw.versions").fetchall())
         write_frame(con, "marts.build_info", pd.DataFrame([{
-            "code_version": _code_version(), "area_definition": s.area_definition, "source_versions": stamps,
+            "code_version": _code_version(), **build_stamp(s, versions),
             "run_id": context.run_id, "built_at": datetime.now(UTC),
             "attribution": "Bron: CBS; RIVM/CBS; Politie/CBS; DUO (CC BY 4.0)",
         }]))

@@ -7,7 +7,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-ASSETS_DIR = PROJECT_ROOT / "assets"
+# The declarative definitions (sources, measures, areas, indicators); another copy can be used, e.g. for a
+# different focus area or a local mirror's table list.
+ASSETS_DIR = Path(os.environ.get("HEERLEN_ASSETS_DIR") or PROJECT_ROOT / "assets").absolute()
 DATA_CHECKS_DIR = PROJECT_ROOT / "data_checks"
 BUNDLED_SNAPSHOT_DIR = PROJECT_ROOT / "data" / "snapshot"
 

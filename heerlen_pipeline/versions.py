@@ -1,0 +1,63 @@
+"""Is the published warehouse current? Compare what it was built from with what is upstream now.
+
+A build records every source's version (the CBS tables' Modified stamps when live, the files' checksum
+otherwise), a fingerprint of the code and definitions, the area definition and the source mode. When
+all of them are unchanged a refresh has nothing to do, and `heerlen run` stops before any download.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+
+from . import catalog
+from .http_client import HttpClient
+from .live import source_version
+from .odata import ODataClient
+from .settings import ASSETS_DIR, DATA_CHECKS_DIR, Settings
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def config_fingerprint() -> str:
+    """Checksum of everything besides the data that shapes the warehouse: code, definitions, suites."""
+    h = hashlib.sha256()
+    for root, pattern in ((PACKAGE_DIR, "*.py"), (ASSETS_DIR, "**/*"), (DATA_CHECKS_DIR, "*.json")):
+        for path in sorted(p for p in root.glob(pattern) if p.is_file()):
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def source_mode(settings: Settings) -> str:
+    return "live" if settings.live else "snapshot"
+
+
+def current_versions(settings: Settings) -> dict[str, str]:
+    client = None if settings.replay or not settings.live else ODataClient(HttpClient(), settings.catalogue_urls)
+    return {sid: source_version(src, settings, client) for sid, src in catalog.load_sources().items()}
+
+
+def build_stamp(settings: Settings, versions: dict[str, str]) -> dict[str, str]:
+    return {"source_versions": json.dumps(versions, sort_keys=True), "config_fingerprint": config_fingerprint(),
+            "area_definition": settings.area_definition, "source_mode": source_mode(settings)}
+
+
+def published_stamp(warehouse: Path) -> dict[str, str] | None:
+    if not warehouse.is_file():
+        return None
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            row = con.execute("SELECT source_versions, config_fingerprint, area_definition, source_mode "
+                              "FROM marts.build_info").fetchone()
+    except duckdb.Error:  # an older warehouse without these columns: rebuild
+        return None
+    return dict(zip(("source_versions", "config_fingerprint", "area_definition", "source_mode"), row, strict=True))
+
+
+def up_to_date(settings: Settings) -> bool:
+    published = published_stamp(settings.warehouse)
+    return published is not None and published == build_stamp(settings, current_versions(settings))

@@ -1,0 +1,397 @@
+"""A local CBS OData v3 mirror for tests: a real HTTP server on 127.0.0.1 in the exact upstream shapes.
+
+It serves the bundled real snapshot as OData tables (the values are the real CBS/RIVM/Politie values;
+only the transport is re-created): the service document, TableInfos, DataProperties (Dimension,
+GeoDetail, TimeDimension, TopicGroup and Topic rows), dimension lists and TypedDataSet pages with
+space-padded codes, nulls and `odata.nextLink`. `$filter` (startswith / substringof / eq, and / or),
+`$select`, `$skip` and `$top` work as upstream does for the filters the pipeline sends.
+
+What is made up here, and only here: the running `_N` suffixes of the KWB keys (upstream they are the
+column positions of each edition; here they are positions in our files, shifted per year) and the
+TopicGroup of a KWB topic (the first segment of its export label). Faults are injected on request.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from heerlen_pipeline import catalog
+from heerlen_pipeline.areas import NameResolver
+from heerlen_pipeline.headers import MeasureMatcher
+from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
+
+# The key stem upstream uses for a measure, where it changed between editions (sources.md §2.3).
+STEM_BY_YEAR = {
+    "woz_mean": lambda y: "GemiddeldeWoningwaarde" if y <= 2018 else "GemiddeldeWOZWaardeVanWoningen",
+    "education_low": lambda y: "OpleidingsniveauLaag" if y <= 2022 else "BasisonderwijsVmboMbo1",
+}
+KWB_FILES = {  # table id -> (year, bundled files whose rows make up the table)
+    "83487NED": (2016, ["kwb/heerlen_kwb_2016.csv"]),
+    "83765NED": (2017, ["kwb/heerlen_kwb_2017.csv", "kwb/kwb_2017_NL00.csv"]),
+    "84286NED": (2018, ["kwb/heerlen_kwb_2018.csv"]),
+    "84583NED": (2019, ["kwb/heerlen_kwb_2019.csv", "kwb/kwb_2019_NL00.csv"]),
+    "84799NED": (2020, ["kwb/heerlen_kwb_2020.csv"]),
+    "85984NED": (2024, ["kwb/kwb_2024_bevolking_nl_gm_wk_heerlenbu.csv"]),
+}
+RIVM_FILES = [f"rivm/rivm_gezondheid_{y}_18plus_nl_gm_wk_heerlenbu.csv" for y in (2012, 2016, 2020)]
+POLICE_FILE = "politie/47018NED_typeddataset_first1000rows_totaal_misdrijven.csv"
+GEO_WIDTH = 10  # WijkenEnBuurten codes are padded to 10 characters
+
+
+@dataclass
+class Table:
+    catalogue: str
+    table_id: str
+    title: str
+    properties: list[dict]
+    rows: list[dict]
+    dimensions: dict[str, list[dict]] = field(default_factory=dict)
+    modified: str = "2024-10-01T02:00:00"
+
+
+@dataclass
+class Fault:
+    """Answer the next `times` requests whose path contains `match` with a fault instead of the data."""
+
+    match: str
+    kind: str  # status | truncate | html | malformed | slow | reset | loop
+    times: int = 1
+    status: int = 503
+    retry_after: str | None = None
+    seconds: float = 0.0
+
+
+def _read(path: Path) -> tuple[list[str], list[list[str]]]:
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
+
+
+def _number(text: str):
+    text = text.strip()
+    if text in ("", ".", "x"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return int(value) if value.is_integer() and "." not in text else value
+
+
+def _pad(code: str, width: int = GEO_WIDTH) -> str:
+    return code.strip().ljust(width)
+
+
+def _camel(label: str) -> str:
+    words = re.findall(r"[A-Za-z0-9]+", label)
+    key = "".join(w[:1].upper() + w[1:] for w in words) or "Onbekend"
+    return key if key[0].isalpha() else "k_" + key
+
+
+def kwb_table(table_id: str, snapshot: Path = BUNDLED_SNAPSHOT_DIR) -> Table:
+    year, files = KWB_FILES[table_id]
+    matcher = MeasureMatcher(list(catalog.load_measures()))
+    resolver = NameResolver(catalog.load_area_spec())
+    topics: dict[str, dict] = {}  # measure or label -> Topic row
+    groups: dict[str, int] = {}
+    props: list[dict] = [{"odata.type": "Cbs.OData.GeoDetail", "ID": 0, "Position": 0, "ParentID": None,
+                          "Type": "GeoDetail", "Key": "WijkenEnBuurten", "Title": "Wijken en buurten"}]
+    rows: list[dict] = []
+    shift = year % 3  # upstream suffixes move between editions; make ours move too
+
+    def topic_for(header: str) -> dict | None:
+        measure, _ = matcher.match(header)
+        name = measure.name if measure else re.sub(r"\W+", " ", header).strip()
+        if name in topics:
+            return topics[name]
+        if not measure and (header.startswith(("regio", "Regioaanduiding", "Wijken")) or not name):
+            return None
+        label = re.split(r"[/_.]", header.replace("..", "."), maxsplit=1)
+        group = label[0] if len(label) > 1 else "Overig"
+        if group not in groups:
+            groups[group] = len(props)
+            props.append({"odata.type": "Cbs.OData.TopicGroup", "ID": len(props), "Position": len(groups),
+                          "ParentID": None, "Type": "TopicGroup", "Key": _camel(group), "Title": group})
+        if measure:
+            stem = STEM_BY_YEAR.get(measure.name, lambda y: None)(year) or next(
+                a for a in measure.aliases if "/" not in a and " " not in a)
+            title, unit = measure.label_nl, measure.unit
+        else:
+            stem, title, unit = _camel(label[-1]), re.sub(r"[_.]+", " ", label[-1]).strip(), "aantal"
+        key = f"{stem}_{len(topics) + 5 + shift}"
+        row = {"odata.type": "Cbs.OData.Topic", "ID": len(props), "Position": len(topics) + 1,
+               "ParentID": groups[group], "Type": "Topic", "Key": key, "Title": title, "Description": None,
+               "Datatype": "Double", "Unit": unit, "Decimals": 1, "PresentationType": "Absolute"}
+        props.append(row)
+        topics[name] = row
+        return row
+
+    for path in files:
+        headers, body = _read(snapshot / path)
+        columns = [(i, topic_for(h)) for i, h in enumerate(headers)]
+        code_col = matcher.resolve_column(headers, "Regioaanduiding/Codering")
+        # Names resolve in order (a buurt inside the wijk above it), so the whole column at once.
+        codes = ([v[headers.index(code_col)].strip() for v in body] if code_col is not None
+                 else resolver.resolve([v[0] for v in body]))
+        for values, code in zip(body, codes, strict=True):
+            if not code:
+                continue
+            row = {"ID": len(rows), "WijkenEnBuurten": _pad(code)}
+            for i, topic in columns:
+                if topic is not None and topic["Key"] not in row:
+                    row[topic["Key"]] = _number(values[i])
+            rows.append(row)
+    keys = [p["Key"] for p in props if p["Type"] == "Topic"]
+    rows = [{**{k: None for k in keys}, **r} for r in rows]  # a column one file lacks is null upstream
+    return Table("opendata", table_id, f"Kerncijfers wijken en buurten {year}", props, rows)
+
+
+def _odata_csv_table(catalogue: str, table_id: str, title: str, files: list[str], dims: dict[str, dict[str, str]],
+                     snapshot: Path, units: str) -> Table:
+    """A table from CSV copies of a real TypedDataSet (keys already in OData form)."""
+    props: list[dict] = []
+    rows: list[dict] = []
+    for path in files:
+        headers, body = _read(snapshot / path)
+        if not props:
+            for h in headers[1:]:
+                kind = ("GeoDetail" if h == "WijkenEnBuurten" else "TimeDimension" if h == "Perioden"
+                        else "Dimension" if h in dims else "Topic")
+                p = {"odata.type": f"Cbs.OData.{kind}", "ID": len(props), "Position": len(props), "ParentID": None,
+                     "Type": kind, "Key": h, "Title": re.sub(r"_\d+$", "", h)}
+                if kind == "Topic":
+                    text_col = re.search(r"(naam|Regio|Codering)_\d+$", h) is not None
+                    p.update(Datatype="String" if text_col else "Double", Unit="" if text_col else units)
+                props.append(p)
+        for values in body:
+            rec = dict(zip(headers, values, strict=False))
+            row = {"ID": len(rows)}
+            for p in props:
+                v = rec.get(p["Key"], "")
+                if p["Type"] in ("GeoDetail",):
+                    row[p["Key"]] = _pad(v)
+                elif p["Type"] == "Topic" and p.get("Datatype") == "Double":
+                    row[p["Key"]] = _number(v)
+                else:
+                    row[p["Key"]] = v
+            rows.append(row)
+    dimensions = {d: [{"Key": k, "Title": t, "Description": None, "CategoryGroupID": None} for k, t in codes.items()]
+                  for d, codes in dims.items()}
+    return Table(catalogue, table_id, title, props, rows, dimensions)
+
+
+def bundled_tables(snapshot: Path = BUNDLED_SNAPSHOT_DIR) -> list[Table]:
+    tables = [kwb_table(t, snapshot) for t in KWB_FILES]
+    tables.append(_odata_csv_table(
+        "dataderden", "50090NED", "Gezondheid per wijk en buurt; 2012/2016/2020 (indeling 2020)", RIVM_FILES,
+        {"Leeftijd": {"20300": "18 jaar of ouder"}, "Marges": {"MW00000": "Waarde"}}, snapshot, "%"))
+    tables.append(_odata_csv_table(
+        "dataderden", "47018NED", "Geregistreerde misdrijven; soort misdrijf, wijk, buurt, jaarcijfers", [POLICE_FILE],
+        {"SoortMisdrijf": {"0.0.0 ": "Totaal misdrijven"}}, snapshot, "aantal"))
+    return tables
+
+
+# ---------------------------------------------------------------- $filter
+
+_TOKEN = re.compile(r"\s*(\(|\)|\band\b|\bor\b|startswith\((\w+),'([^']*)'\)|substringof\('([^']*)',(\w+)\)"
+                    r"|(\w+) eq '([^']*)')")
+
+
+def parse_filter(text: str):
+    tokens, pos = [], 0
+    while pos < len(text.rstrip()):
+        m = _TOKEN.match(text, pos)
+        if not m:
+            raise ValueError(f"unsupported $filter near {text[pos:pos + 30]!r}")
+        tokens.append(m)
+        pos = m.end()
+    i = 0
+
+    def expr():
+        nonlocal i
+        left = term()
+        while i < len(tokens) and tokens[i].group(1) == "or":
+            i += 1
+            right = term()
+            left = (lambda a, b: lambda r: a(r) or b(r))(left, right)
+        return left
+
+    def term():
+        nonlocal i
+        left = factor()
+        while i < len(tokens) and tokens[i].group(1) == "and":
+            i += 1
+            right = factor()
+            left = (lambda a, b: lambda r: a(r) and b(r))(left, right)
+        return left
+
+    def factor():
+        nonlocal i
+        t = tokens[i]
+        i += 1
+        if t.group(1) == "(":
+            inner = expr()
+            i += 1  # ')'
+            return inner
+        if t.group(2):
+            return lambda r, f=t.group(2), v=t.group(3): str(r.get(f, "")).startswith(v)
+        if t.group(4) is not None:
+            return lambda r, f=t.group(5), v=t.group(4): v in str(r.get(f, ""))
+        return lambda r, f=t.group(6), v=t.group(7): str(r.get(f, "")) == v
+
+    return expr()
+
+
+# ---------------------------------------------------------------- the server
+
+class Mirror:
+    def __init__(self, tables: list[Table], page_size: int = 25):
+        self.tables = {(t.catalogue, t.table_id): t for t in tables}
+        self.page_size = page_size
+        self.faults: list[Fault] = []
+        self.log: list[dict] = []  # one entry per request: path, query, status, bytes
+        self._lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Mirror:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def env(self) -> dict[str, str]:
+        return {"HEERLEN_CBS_ODATA_URL": f"{self.url}/opendata", "HEERLEN_CBS_DATADERDEN_URL": f"{self.url}/dataderden",
+                "HEERLEN_DUO_URL": f"{self.url}/duo"}
+
+    def take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for f in self.faults:
+                if f.match in path and f.times > 0:
+                    f.times -= 1
+                    return f
+        return None
+
+    def requests_to(self, entity: str) -> list[dict]:
+        return [r for r in self.log if r["path"].endswith("/" + entity)]
+
+    def answer(self, path: str, query: dict[str, str]) -> tuple[int, dict]:
+        m = re.fullmatch(r"/(opendata|dataderden)/ODataFeed/(?:odata|OData)/(\w+)(?:/(\w+))?", path)
+        if not m or (m.group(1), m.group(2)) not in self.tables:
+            return 404, {"odata.error": {"code": "", "message": {"lang": "en-US", "value": f"No table at {path}"}}}
+        if query.get("$format") != "json":
+            return 415, {"error": "this mirror only speaks JSON; add $format=json"}
+        catalogue, table_id, entity = m.groups()
+        t = self.tables[(catalogue, table_id)]
+        base = f"{self.url}/{catalogue}/ODataFeed/{'odata' if catalogue == 'opendata' else 'OData'}/{table_id}"
+        meta = {"odata.metadata": f"{base}/$metadata#Cbs.OData.WebAPI.{entity or 'Service'}"}
+        if entity is None:
+            sets = ["TableInfos", "UntypedDataSet", "TypedDataSet", "DataProperties", "CategoryGroups", *t.dimensions]
+            return 200, {**meta, "value": [{"name": s, "url": f"{base}/{s}"} for s in sets]}
+        if entity == "TableInfos":
+            return 200, {**meta, "value": [{"ID": 1, "Title": t.title, "Identifier": table_id, "Modified": t.modified,
+                                            "MetaDataModified": t.modified, "Catalog": catalogue.upper(),
+                                            "RecordCount": len(t.rows), "ColumnCount": len(t.properties)}]}
+        if entity == "DataProperties":
+            return 200, {**meta, "value": t.properties}
+        if entity in t.dimensions:
+            return 200, {**meta, "value": t.dimensions[entity]}
+        if entity != "TypedDataSet":
+            return 404, {"odata.error": {"message": {"value": f"Unknown entity set {entity}"}}}
+        rows = t.rows
+        if "$filter" in query:
+            keep = parse_filter(query["$filter"])
+            rows = [r for r in rows if keep(r)]
+        if "$select" in query:
+            wanted = query["$select"].split(",")
+            unknown = [w for w in wanted if t.rows and w not in t.rows[0]]
+            if unknown:
+                return 400, {"odata.error": {"message": {"value": f"Could not find a property named '{unknown[0]}'"}}}
+            rows = [{k: r[k] for k in wanted} for r in rows]
+        skip = int(query.get("$skip", 0))
+        top = min(int(query.get("$top", self.page_size)), self.page_size)
+        page = {**meta, "value": rows[skip:skip + top]}
+        if skip + top < len(rows):
+            nxt = {k: v for k, v in query.items() if k != "$format"} | {"$skip": str(skip + top)}
+            page["odata.nextLink"] = f"{base}/TypedDataSet?{urlencode(nxt)}"
+        return 200, page
+
+
+def _handler(mirror: Mirror):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:  # keep test output clean
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            parts = urlsplit(self.path)
+            query = dict(parse_qsl(parts.query, keep_blank_values=True))
+            fault = mirror.take_fault(parts.path)
+            status, doc = mirror.answer(parts.path, query)
+            if fault and fault.kind == "loop" and "odata.nextLink" in doc:
+                doc["odata.nextLink"] = f"{mirror.url}{self.path}"
+            body = json.dumps(doc, ensure_ascii=False).encode()
+            entry = {"path": parts.path, "query": query, "status": status, "bytes": len(body), "fault": None}
+            mirror.log.append(entry)
+            if fault and fault.kind != "loop":
+                entry["fault"] = fault.kind
+                return self._fault(fault, body)
+            self._send(status, body, "application/json;odata=minimalmetadata;streaming=true;charset=utf-8")
+
+        def _send(self, status: int, body: bytes, ctype: str, extra: dict | None = None) -> None:
+            gz = "gzip" in self.headers.get("Accept-Encoding", "")
+            payload = gzip.compress(body) if gz else body
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            if gz:
+                self.send_header("Content-Encoding", "gzip")
+            for k, v in (extra or {}).items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _fault(self, fault: Fault, body: bytes) -> None:
+            if fault.kind == "status":
+                extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+                self._send(fault.status, b'{"odata.error":{"message":{"value":"Service Unavailable"}}}',
+                           "application/json", extra)
+            elif fault.kind == "html":
+                self._send(200, b"<!DOCTYPE html><html><body><h1>Onderhoud</h1>StatLine is niet beschikbaar</body></html>",
+                           "text/html")
+            elif fault.kind == "malformed":
+                self._send(200, body[: len(body) // 2], "application/json")
+            elif fault.kind == "truncate":  # promise the whole body, send half, hang up
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                self.close_connection = True
+            elif fault.kind == "slow":
+                time.sleep(fault.seconds)
+                self._send(200, body, "application/json")
+            elif fault.kind == "reset":
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                self.connection.close()
+                self.close_connection = True
+
+    return Handler
