@@ -77,7 +77,7 @@ class Source:
         if self.live is None:
             return self
         live = self.live
-        return replace(self, files=live.tables, area=live.area, period_column=live.period_column,
+        return replace(self, reader="wide", files=live.tables, area=live.area, period_column=live.period_column,
                        period_columns=None, row_filter=live.row_filter)
 
 

@@ -34,10 +34,11 @@ class ODataClient:
         rows = 0
         while url is not None:
             resp = self.http.get(url)
-            if resp.url in seen:
+            page_id = _canonical(resp.url)
+            if page_id in seen:
                 raise HttpError(f"GET {resp.url}: odata.nextLink points back to a page already fetched "
                                 f"(table {table_id}, {entity}, page {len(pages) + 1})")
-            seen.add(resp.url)
+            seen.add(page_id)
             doc = resp.json()
             if not isinstance(doc.get("value"), list):
                 raise HttpError(f"GET {resp.url}: no 'value' list in the OData answer (keys: {sorted(doc)[:8]})")
@@ -64,6 +65,12 @@ class ODataClient:
 
     def modified(self, catalogue: str, table_id: str) -> str:
         return str(self.table_info(catalogue, table_id)[1]["Modified"])
+
+
+def _canonical(url: str) -> str:
+    """The same page however its query is ordered or encoded."""
+    parts = urlsplit(url)
+    return f"{parts.path.lower()}?{sorted(parse_qsl(parts.query, keep_blank_values=True))}"
 
 
 def _with_query(url: str, params: dict[str, str], keep: bool = False) -> str:

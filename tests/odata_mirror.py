@@ -85,7 +85,7 @@ def _number(text: str):
         value = float(text)
     except ValueError:
         return text
-    return int(value) if value.is_integer() and "." not in text else value
+    return int(value) if value.is_integer() else value
 
 
 def _pad(code: str, width: int = GEO_WIDTH) -> str:
@@ -395,3 +395,24 @@ def _handler(mirror: Mirror):
                 self.close_connection = True
 
     return Handler
+
+
+def mirror_assets(dst: Path) -> Path:
+    """A copy of assets/ whose live table lists name what the mirror has (the bundled editions).
+
+    Upstream has more (KWB 2021-2023 and 2025, RIVM 50150NED); the mirror cannot invent those, so the
+    copy asks for the bundled ones: KWB 2016-2020 and 2024 (population only), RIVM 50090NED.
+    """
+    import shutil
+
+    import yaml
+
+    shutil.copytree(catalog.ASSETS_DIR, dst)
+    path = dst / "sources.yaml"
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    kwb = spec["sources"]["kwb"]["live"]
+    kwb["tables"] = [{"table_id": t, "year": y, **({"required_measures": ["inhabitants", "age_0_15", "age_15_25"]}
+                                                   if y == 2024 else {})} for t, (y, _) in KWB_FILES.items()]
+    spec["sources"]["rivm_health"]["live"]["tables"] = [{"table_id": "50090NED"}]
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return dst

@@ -1,0 +1,245 @@
+"""Live sources against a local CBS OData mirror (tests/odata_mirror.py) on 127.0.0.1: no internet.
+
+The mirror serves the bundled real data in the exact v3 shapes, so a live run must give the same
+indicator values as the snapshot run wherever both have them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from heerlen_pipeline import catalog
+from heerlen_pipeline.headers import MeasureMatcher, SchemaDriftError
+from heerlen_pipeline.http_client import HttpClient, HttpConfig, HttpError
+from heerlen_pipeline.landing import Landing
+from heerlen_pipeline.live import fetch_source
+from heerlen_pipeline.odata import ODataClient
+
+from .odata_mirror import Fault, Mirror, bundled_tables, mirror_assets
+
+FAST = HttpConfig(connect_timeout=2, read_timeout=1.0, retries=3, backoff=0.01)
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return bundled_tables()
+
+
+@pytest.fixture
+def mirror(tables):
+    with Mirror(tables) as m:
+        yield m
+
+
+@pytest.fixture(scope="module")
+def assets_dir(tmp_path_factory) -> Path:
+    return mirror_assets(tmp_path_factory.mktemp("assets") / "assets")
+
+
+@pytest.fixture(scope="module")
+def sources(assets_dir):
+    return catalog.load_sources(assets_dir)
+
+
+def _client(mirror: Mirror, config: HttpConfig = FAST) -> ODataClient:
+    return ODataClient(HttpClient(config), {"opendata": f"{mirror.url}/opendata", "dataderden": f"{mirror.url}/dataderden"})
+
+
+def _fetch(source, mirror, tmp_path, client=None):
+    matcher = MeasureMatcher(list(catalog.load_measures()))
+    return fetch_source(source, client or _client(mirror), Landing(tmp_path / "landing"), matcher)
+
+
+def _only(source, *table_ids):
+    live = dataclasses.replace(source.live, tables=tuple(t for t in source.live.tables if t.table_id in table_ids))
+    return dataclasses.replace(source, live=live)
+
+
+# ---------------------------------------------------------------- client and schema drift
+
+def test_two_kwb_editions_with_different_keys_resolve_to_the_same_measures(sources, mirror, tmp_path):
+    out = {t.file.year: t for t in _fetch(_only(sources["kwb"], "84286NED", "84583NED"), mirror, tmp_path)}
+    woz = {y: {k for k, m in t.resolution.key_map.items() if m == "woz_mean"} for y, t in out.items()}
+    assert woz == {2018: {"GemiddeldeWoningwaarde_37"}, 2019: {"GemiddeldeWOZWaardeVanWoningen_35"}}
+    inhabitants = {y: next(k for k, m in t.resolution.key_map.items() if m == "inhabitants") for y, t in out.items()}
+    assert inhabitants[2018] != inhabitants[2019]  # the running suffix moved
+    # The mapping is data: key, title path, unit and how it matched.
+    mapping = out[2018].resolution.mapping.set_index("key")
+    assert mapping.loc["GemiddeldeWoningwaarde_37", "unit"] == "x 1 000 euro"
+    assert mapping.loc["GemiddeldeWoningwaarde_37", "matched_by"] == "key stem"
+    # Real values came through, codes unpadded: Heerlen had 86,832 inhabitants in 2019.
+    frame = out[2019].rows
+    header = frame.iloc[0].tolist()
+    rows = frame.iloc[1:].set_axis(header, axis=1)
+    assert rows.loc[rows.WijkenEnBuurten == "GM0917", inhabitants[2019]].tolist() == ["86832"]
+
+
+def test_paging_follows_next_link_to_the_end(sources, mirror, tmp_path):
+    (table,) = _fetch(_only(sources["kwb"], "84286NED"), mirror, tmp_path)
+    data_requests = mirror.requests_to("TypedDataSet")
+    assert len(data_requests) >= 3  # 25 rows a page
+    assert [r["query"].get("$skip", "0") for r in data_requests] == [str(25 * i) for i in range(len(data_requests))]
+    assert len(table.rows) - 1 == 81  # gemeente, 23 wijken, 57 buurten of 2018
+    first = data_requests[0]["query"]
+    assert first["$format"] == "json" and "startswith(WijkenEnBuurten,'GM0917')" in first["$filter"]
+    assert first["$select"].startswith("ID,WijkenEnBuurten,AantalInwoners_")
+
+
+def test_every_page_is_landed_as_received(sources, mirror, tmp_path):
+    (table,) = _fetch(_only(sources["politie_gemeente"], "47018NED"), mirror, tmp_path)
+    manifest = json.loads((table.fetch.dir / "manifest.json").read_text())
+    assert manifest["modified"] == "2024-10-01T02:00:00"
+    entities = [p["entity"] for p in manifest["pages"]]
+    assert entities[:3] == ["TableInfos", "DataProperties", "SoortMisdrijf"] and "TypedDataSet" in entities
+    for page in manifest["pages"]:
+        body = gzip.decompress((table.fetch.dir / page["file"]).read_bytes())
+        assert hashlib.sha256(body).hexdigest() == page["sha256"]
+        assert page["url"].startswith(mirror.url) and page["fetched_at"]
+    # The padded dimension code went into the filter exactly as the table spells it.
+    assert "SoortMisdrijf eq '0.0.0 '" in manifest["query"]["$filter"]
+    # 47018NED totals for Nederland, 2012-2024, real values (1,127,693 in 2012).
+    header = table.rows.iloc[0].tolist()
+    rows = table.rows.iloc[1:].set_axis(header, axis=1)
+    nl = rows[rows.WijkenEnBuurten == "NL00"].set_index("Perioden")["GeregistreerdeMisdrijven_1"]
+    assert nl["2012JJ00"] == "1127693" and len(nl) == 13
+
+
+def test_unchanged_modified_stamp_means_no_download(sources, mirror, tmp_path):
+    source = _only(sources["kwb"], "83487NED", "83765NED")
+    first = _fetch(source, mirror, tmp_path)
+    assert all(t.downloaded for t in first)
+    mirror.log.clear()
+    second = _fetch(source, mirror, tmp_path)
+    assert not any(t.downloaded for t in second)
+    assert {r["path"].rsplit("/", 1)[1] for r in mirror.log} == {"TableInfos"}  # one small request per table
+    assert second[0].rows.equals(first[0].rows)
+    mirror.tables[("opendata", "83765NED")].modified = "2025-03-01T02:00:00"  # CBS re-published 2017
+    mirror.log.clear()
+    third = {t.file.table_id: t for t in _fetch(source, mirror, tmp_path)}
+    assert not third["83487NED"].downloaded and third["83765NED"].downloaded
+    assert {r["path"].split("/")[-2] for r in mirror.requests_to("TypedDataSet")} == {"83765NED"}
+
+
+def test_renamed_key_that_no_alias_covers_fails_before_downloading_data(sources, tables, tmp_path):
+    renamed = [dataclasses.replace(t, properties=[
+        {**p, "Key": "InwonersTotaal_5", "Title": "Inwoners totaal"} if str(p.get("Key", "")).startswith("AantalInwoners")
+        else p for p in t.properties]) if t.table_id == "83765NED" else t for t in tables]
+    with Mirror(renamed) as m, pytest.raises(SchemaDriftError) as err:
+        _fetch(_only(sources["kwb"], "83765NED"), m, tmp_path)
+    msg = str(err.value)
+    assert "83765NED" in msg and "2017" in msg and "'inhabitants'" in msg and "measures.csv" in msg
+    assert not m.requests_to("TypedDataSet")
+    assert not list((tmp_path / "landing").rglob("manifest.json"))  # nothing half-landed
+
+
+# ---------------------------------------------------------------- HTTP faults
+
+@pytest.mark.parametrize("fault", [
+    Fault("TypedDataSet", "status", status=503, retry_after="1"),
+    Fault("TypedDataSet", "status", status=429, times=2),
+    Fault("DataProperties", "status", status=500),
+    Fault("TypedDataSet", "slow", seconds=2.5),  # longer than the 1 s read timeout
+    Fault("TypedDataSet", "truncate"),
+    Fault("TableInfos", "reset"),
+], ids=["503-retry-after", "429-twice", "500", "read-timeout", "truncated-body", "connection-reset"])
+def test_transient_faults_recover_with_the_same_rows(sources, mirror, tmp_path, fault):
+    source = _only(sources["kwb"], "84583NED")
+    (clean,) = _fetch(source, mirror, tmp_path / "clean")
+    mirror.log.clear()
+    mirror.faults.append(fault)
+    started = time.perf_counter()
+    (table,) = _fetch(source, mirror, tmp_path / "faulty")
+    assert fault.times == 0  # the fault really happened
+    assert table.rows.equals(clean.rows)  # nothing lost, nothing doubled
+    if fault.retry_after:
+        assert time.perf_counter() - started >= 1.0  # Retry-After was honoured
+
+
+@pytest.mark.parametrize("fault, words", [
+    (Fault("TypedDataSet", "status", status=503, times=99), ["HTTP 503", "after retries"]),
+    (Fault("DataProperties", "status", status=404), ["HTTP 404", "DataProperties"]),
+    (Fault("TypedDataSet", "html"), ["HTML page", "not JSON"]),
+    (Fault("TypedDataSet", "malformed"), ["malformed JSON"]),
+    (Fault("TypedDataSet", "truncate", times=99), ["broke off"]),
+    (Fault("TypedDataSet", "loop"), ["already fetched"]),
+], ids=["503-forever", "404", "html-200", "malformed-json", "truncated-forever", "nextlink-loop"])
+def test_permanent_faults_fail_clearly_and_land_nothing(sources, mirror, tmp_path, fault, words):
+    mirror.faults.append(fault)
+    with pytest.raises(HttpError) as err:
+        _fetch(_only(sources["kwb"], "84583NED"), mirror, tmp_path)
+    msg = str(err.value)
+    assert mirror.url in msg and "84583NED" in msg
+    for w in words:
+        assert w in msg
+    assert not list((tmp_path / "landing").rglob("manifest.json"))
+
+
+def test_response_over_the_size_cap_is_refused(sources, mirror, tmp_path):
+    with pytest.raises(HttpError, match="exceeds the cap"):
+        _fetch(_only(sources["kwb"], "84583NED"), mirror, tmp_path,
+               _client(mirror, dataclasses.replace(FAST, max_bytes=2_000)))
+
+
+# ---------------------------------------------------------------- the whole pipeline, live
+
+def _heerlen(tmp: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    full = {**os.environ, **env, "HEERLEN_WAREHOUSE": str(tmp / "warehouse" / "heerlen.duckdb"),
+            "HEERLEN_BUILD_DIR": str(tmp / "build"), "HEERLEN_LANDING_DIR": str(tmp / "landing"),
+            "HEERLEN_HTTP_BACKOFF": "0.01"}
+    full.pop("DAGSTER_HOME", None)
+    return subprocess.run([sys.executable, "-m", "heerlen_pipeline.cli", "run", *args], env=full,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _values(path: Path):
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute("SELECT indicator_id, area_code, year, value, status FROM marts.indicator_values").df()
+
+
+def test_live_run_matches_the_snapshot_run(warehouse, mirror, assets_dir, tmp_path):
+    env = {**mirror.env(), "HEERLEN_ASSETS_DIR": str(assets_dir)}
+    started = time.perf_counter()
+    run = _heerlen(tmp_path, env, "--live")
+    elapsed = time.perf_counter() - started
+    assert run.returncode == 0, run.stderr[-3000:]
+    live = _values(tmp_path / "warehouse" / "heerlen.duckdb")
+    snap = _values(warehouse)
+    both = snap.merge(live, on=["indicator_id", "area_code", "year"], suffixes=("_snap", "_live"))
+    both = both[both.value_snap.notna() & both.value_live.notna()]
+    assert len(both) > 1000
+    assert (both.value_snap - both.value_live).abs().max() < 1e-9
+    assert (both.status_snap == both.status_live).all()
+    key = both.set_index(["indicator_id", "area_code", "year"]).value_live
+    assert key[("WRK-01", "HEERLEN-NOORD", 2018)] == 62.0  # bijstand per 1,000, reference value
+    assert key[("HLT-01", "NL00", 2020)] == pytest.approx(78.4, abs=0.05) or ("HLT-01", "NL00", 2020) not in key
+    # Live brings what the bundle lacks: police counts per Heerlen wijk are fetched, not only the gemeente.
+    with duckdb.connect(str(tmp_path / "warehouse" / "heerlen.duckdb"), read_only=True) as con:
+        mode = con.execute("SELECT source_mode FROM marts.build_info").fetchone()[0]
+        origins = con.execute("SELECT count(*) FROM marts.sources WHERE source_file LIKE 'opendata/%'").fetchone()[0]
+    assert mode == "live" and origins == 6
+    requests = len(mirror.log)
+    Path(tmp_path / "live_run.json").write_text(json.dumps({"requests": requests, "seconds": elapsed}))
+    print(f"\nlive run against the local mirror: {requests} HTTP requests, {elapsed:.1f}s wall")
+
+    # Nothing changed upstream: the next refresh stops after one TableInfos request per table.
+    mirror.log.clear()
+    again = _heerlen(tmp_path, env, "--live")
+    assert again.returncode == 0 and "nothing changed upstream" in again.stdout
+    assert {r["path"].rsplit("/", 1)[1] for r in mirror.log} == {"TableInfos"}
+
+    # Replay from the landing with no server at all gives the same warehouse values.
+    offline = {**env, "HEERLEN_CBS_ODATA_URL": "http://127.0.0.1:9", "HEERLEN_CBS_DATADERDEN_URL": "http://127.0.0.1:9"}
+    replay = _heerlen(tmp_path, offline, "--replay", "--force")
+    assert replay.returncode == 0, replay.stderr[-3000:]
+    assert _values(tmp_path / "warehouse" / "heerlen.duckdb").equals(live)
