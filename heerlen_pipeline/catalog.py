@@ -112,6 +112,7 @@ class Indicator:
     measure: MeasureRef | None = None
     weight: tuple[MeasureRef, ...] = ()
     scale: float = 1.0
+    series_breaks: tuple[tuple[int, str], ...] = ()  # (first year of the new definition, why)
 
     def measure_refs(self) -> list[MeasureRef]:
         refs = [*self.numerator, *self.denominator, *self.weight]
@@ -214,6 +215,7 @@ def load_indicators(assets_dir: Path = ASSETS_DIR) -> tuple[Indicator, ...]:
                 measure=(_refs(d.get("measure")) or (None,))[0],
                 weight=_refs(d.get("weight")),
                 scale=float(d.get("scale", 1)),
+                series_breaks=tuple((int(b["year"]), str(b["note"])) for b in d.get("series_breaks", ())),
             )
             needs = {
                 "ratio": ("numerator", "denominator"),

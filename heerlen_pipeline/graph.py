@@ -280,6 +280,9 @@ def marts_indicator_values(settings: PipelineSettings, build_db: DuckDBResource)
         published = {sid: set(ms) for sid, ms in con.execute(
             "SELECT source_id, list(DISTINCT measure) FROM staging.observations WHERE status = 'ok' GROUP BY 1").fetchall()}
         write_frame(con, "marts.indicators", _indicator_catalogue(published))
+        write_frame(con, "marts.series_breaks", pd.DataFrame(
+            [{"indicator_id": i.id, "year": y, "note": note} for i in INDICATORS for y, note in i.series_breaks],
+            columns=["indicator_id", "year", "note"]))
         con.execute("CREATE OR REPLACE TABLE marts.areas AS SELECT * FROM staging.areas ORDER BY definition, level, area_code")
         union = " UNION ALL ".join(f"SELECT * FROM indicators.{k.path[-1]}" for k in THEME_KEYS)
         con.execute(f"CREATE OR REPLACE TEMP VIEW all_values AS {union}")

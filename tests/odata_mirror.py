@@ -223,7 +223,7 @@ def parse_filter(text: str):
         while i < len(tokens) and tokens[i].group(1) == "or":
             i += 1
             right = term()
-            left = (lambda a, b: lambda r: a(r) or b(r))(left, right)
+            left = _either(left, right)
         return left
 
     def term():
@@ -232,7 +232,7 @@ def parse_filter(text: str):
         while i < len(tokens) and tokens[i].group(1) == "and":
             i += 1
             right = factor()
-            left = (lambda a, b: lambda r: a(r) and b(r))(left, right)
+            left = _both(left, right)
         return left
 
     def factor():
@@ -243,13 +243,32 @@ def parse_filter(text: str):
             inner = expr()
             i += 1  # ')'
             return inner
-        if t.group(2):
-            return lambda r, f=t.group(2), v=t.group(3): str(r.get(f, "")).startswith(v)
-        if t.group(4) is not None:
-            return lambda r, f=t.group(5), v=t.group(4): v in str(r.get(f, ""))
-        return lambda r, f=t.group(6), v=t.group(7): str(r.get(f, "")) == v
+        return _atom(t)
 
     return expr()
+
+
+def _atom(t: re.Match):
+    if t.group(2):
+        field, op, value = t.group(2), "startswith", t.group(3)
+    elif t.group(4) is not None:
+        field, op, value = t.group(5), "substringof", t.group(4)
+    else:
+        field, op, value = t.group(6), "eq", t.group(7)
+
+    def test(row: dict) -> bool:
+        cell = str(row.get(field, ""))
+        return {"startswith": cell.startswith(value), "substringof": value in cell, "eq": cell == value}[op]
+
+    return test
+
+
+def _either(a, b):
+    return lambda row: a(row) or b(row)
+
+
+def _both(a, b):
+    return lambda row: a(row) and b(row)
 
 
 # ---------------------------------------------------------------- the server

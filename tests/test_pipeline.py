@@ -1,5 +1,7 @@
 """The whole graph on the bundled real data, checked against published CBS/RIVM figures."""
 
+import json
+
 import duckdb
 import pytest
 
@@ -16,7 +18,9 @@ CONTRACT = {
     "sources": {"source_id", "table_id", "title", "publisher", "licence", "attribution", "fetched_at", "sha256",
                 "rows"},
     "check_results": {"asset", "check_name", "severity", "passed", "observed", "run_id", "checked_at"},
-    "build_info": {"code_version", "area_definition", "source_versions", "built_at"},
+    "build_info": {"code_version", "area_definition", "source_versions", "config_fingerprint", "source_mode",
+                   "built_at"},
+    "series_breaks": {"indicator_id", "year", "note"},
 }
 
 
@@ -109,7 +113,11 @@ def test_gaps_orientation_baseline_and_trajectory(wh):
 
 
 def test_build_info_sources_and_checks(wh):
-    assert wh.execute("SELECT area_definition FROM marts.build_info").fetchone()[0] == "spoorlijn"
+    definition, mode, versions = wh.execute("SELECT area_definition, source_mode, source_versions FROM marts.build_info"
+                                            ).fetchone()
+    assert (definition, mode) == ("spoorlijn", "snapshot")
+    assert json.loads(versions).keys() == catalog.load_sources().keys()
+    assert wh.execute("SELECT year FROM marts.series_breaks WHERE indicator_id = 'WRK-03'").fetchall() == [(2024,)]
     assert wh.execute("SELECT count(*) FROM marts.sources WHERE attribution LIKE 'Bron:%' AND length(sha256) = 64"
                       ).fetchone()[0] == 16
     assert wh.execute("SELECT bool_and(passed), count(*) > 10 FROM marts.check_results").fetchone() == (True, True)
