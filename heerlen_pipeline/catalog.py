@@ -47,6 +47,7 @@ class LiveSpec:
     period_column: str | None = None
     dimensions: dict[str, dict[str, str]] = field(default_factory=dict)  # {dim: {key: …} or {title: …}}
     row_filter: dict[str, Any] = field(default_factory=dict)
+    rename: dict[str, str] = field(default_factory=dict)  # resolved measure -> this source's measure
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ def _live_spec(sid: str, spec: dict[str, Any]) -> LiveSpec:
     if spec.get("catalogue") not in ("opendata", "dataderden"):
         raise CatalogError(f"sources.yaml: source {sid}: live.catalogue must be opendata or dataderden")
     tables = tuple(_source_file({"path": f"{spec['catalogue']}/{t['table_id']}", **t}) for t in spec["tables"])
-    extra = {k: spec[k] for k in ("area", "period_column", "dimensions", "row_filter") if k in spec}
+    extra = {k: spec[k] for k in ("area", "period_column", "dimensions", "row_filter", "rename") if k in spec}
     return LiveSpec(catalogue=spec["catalogue"], tables=tables, geo=tuple(spec.get("geo", ())), **extra)
 
 

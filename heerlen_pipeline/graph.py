@@ -155,6 +155,9 @@ def build_source_assets(source: catalog.Source) -> list:
     def gx_check(context: dg.AssetCheckExecutionContext, build_db: DuckDBResource):
         with build_db.get_connection() as con:
             df = con.execute(f"SELECT * FROM staging.obs__{source.id}").df()
+            if df.empty and not source.files:
+                return dg.AssetCheckResult(passed=True, description="live-only source: no data in a snapshot run",
+                                           metadata={"source": source.id, "expectations": 0})
             outcomes = validate_frame(df, load_suite("staging_observations"))
             _record_checks(con, f"staging/{source.id}",
                            [{"check_name": f"{o.expectation}({o.column or ''})", "severity": o.severity,

@@ -54,6 +54,7 @@ def query_signature(source: Source, table: SourceFile) -> str:
     live = source.live
     assert live is not None
     spec = {"geo": live.geo, "dimensions": live.dimensions, "required": source.file_required(table), "v": 1,
+            "rename": live.rename,
             "measures": hashlib.sha256((ASSETS_DIR / "measures.csv").read_bytes()).hexdigest()}
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=list).encode()).hexdigest()[:12]
 
@@ -80,7 +81,7 @@ def fetch_source(source: Source, client: ODataClient | None, landing: Landing, m
             if fetch is None:
                 fetch = _download(source, table, sig, client, landing, matcher, progress)
         resolution = resolve(fetch.rows("DataProperties"), matcher, source.file_required(table), table.table_id,
-                             table.year, where)
+                             table.year, where, live.rename)
         data = fetch.rows(DATA_ENTITY)
         if not data:
             raise LiveSourceError(f"{where}: {DATA_ENTITY} returned no rows for {fetch.manifest['query']}; "
@@ -102,7 +103,7 @@ def _download(source: Source, table: SourceFile, sig: str, client: ODataClient, 
         for resp, _ in client.get_pages(cat, tid, "DataProperties"):
             fetch.add("DataProperties", resp)
         props = fetch.rows("DataProperties")
-        resolution = resolve(props, matcher, source.file_required(table), tid, table.year, where)
+        resolution = resolve(props, matcher, source.file_required(table), tid, table.year, where, live.rename)
         terms = []
         geo = [p["Key"] for p in props if p.get("Type") in GEO_TYPES]
         if live.geo:

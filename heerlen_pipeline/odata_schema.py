@@ -45,7 +45,8 @@ def topic_paths(props: list[dict]) -> dict[str, str]:
 
 
 def resolve(props: list[dict], matcher: MeasureMatcher, required: tuple[str, ...], table_id: str,
-            year: int | None, where: str) -> Resolution:
+            year: int | None, where: str, rename: dict[str, str] | None = None) -> Resolution:
+    """`rename` maps a resolved measure to the one this source means by it (a youth-only filter, …)."""
     paths = topic_paths(props)
     rows, claims = [], {}
     for p in props:
@@ -55,13 +56,14 @@ def resolve(props: list[dict], matcher: MeasureMatcher, required: tuple[str, ...
         measure, how = _match(matcher, key, paths[key])
         if measure is None:
             continue
-        row = {"table_id": table_id, "year": year, "key": key, "measure": measure.name, "title": p.get("Title"),
+        name = (rename or {}).get(measure.name, measure.name)
+        row = {"table_id": table_id, "year": year, "key": key, "measure": name, "title": p.get("Title"),
                "topic_path": paths[key], "unit": unit, "matched_by": how, "used": True}
         if unit and squash(unit) != squash(measure.unit):
             rows.append({**row, "matched_by": f"{how}; unit {unit!r} is not {measure.unit!r}", "used": False})
             continue
         rows.append(row)
-        claims.setdefault(measure.name, []).append(row)
+        claims.setdefault(name, []).append(row)
     for name, claimed in claims.items():
         if len(claimed) > 1:
             stems = [c for c in claimed if c["matched_by"] == "key stem"]

@@ -68,6 +68,9 @@ def stage_source(
         ctx = _Context(source, f, matcher, scope, resolver, (key_maps or {}).get(f.table_id))
         reader = {"wide": _read_wide, "statline_export": _read_statline_export}[source.reader]
         parts.append(reader(ctx, rows))
+    if not parts:  # a live-only source in a snapshot run
+        return Staged(pd.DataFrame(columns=OBS_COLUMNS), pd.DataFrame(columns=REJECT_COLUMNS),
+                      pd.DataFrame(columns=["source_column", "measure", "source_id", "table_id", "source_file"]))
     obs = pd.concat([p.observations for p in parts], ignore_index=True)
     dup = obs.duplicated(["area_code", "year", "measure"], keep=False)
     if dup.any():  # two files (or tables) of one source publish the same cell: the indicators would count it twice

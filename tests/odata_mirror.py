@@ -201,6 +201,33 @@ def bundled_tables(snapshot: Path = BUNDLED_SNAPSHOT_DIR) -> list[Table]:
     return tables
 
 
+def labour_participation_fixture(table_id: str = "86258NED") -> Table:
+    """MADE-UP numbers in the shape of CBS 'Arbeidsdeelname; wijken en buurten' (no real copy is bundled).
+
+    Only for testing the fetch (dimension filters by title, the youth rename); never in a real warehouse.
+    """
+    dims = {"Geslacht": {"T001038": "Totaal mannen en vrouwen", "3000": "Mannen", "4000": "Vrouwen"},
+            "Leeftijd": {"52052": "15 tot 75 jaar", "53115": "15 tot 25 jaar", "53300": "25 tot 45 jaar"}}
+    props = [{"Type": "Dimension", "Key": "Geslacht", "Title": "Geslacht", "ID": 0, "ParentID": None},
+             {"Type": "Dimension", "Key": "Leeftijd", "Title": "Leeftijd", "ID": 1, "ParentID": None},
+             {"Type": "GeoDetail", "Key": "WijkenEnBuurten", "Title": "Wijken en buurten", "ID": 2, "ParentID": None},
+             {"Type": "Topic", "Key": "Beroepsbevolking_1", "Title": "Beroepsbevolking", "Unit": "aantal", "ID": 3,
+              "ParentID": None},
+             {"Type": "Topic", "Key": "NettoArbeidsparticipatie_3", "Title": "Netto arbeidsparticipatie", "Unit": "%",
+              "ID": 4, "ParentID": None}]
+    rows = []
+    for area in ("NL00", "GM0917", "WK091710", "WK091733", "GM0363"):
+        for sex in dims["Geslacht"]:
+            for age in dims["Leeftijd"]:
+                fake = 40.0 + len(rows) % 17  # arbitrary test numbers
+                rows.append({"ID": len(rows), "Geslacht": sex.ljust(8), "Leeftijd": age.ljust(8),
+                             "WijkenEnBuurten": _pad(area), "Beroepsbevolking_1": 1000 + len(rows),
+                             "NettoArbeidsparticipatie_3": None if area == "WK091733" else fake})
+    dimensions = {d: [{"Key": k.ljust(8), "Title": t} for k, t in codes.items()] for d, codes in dims.items()}
+    return Table("opendata", table_id, "Arbeidsdeelname; wijken en buurten (TEST FIXTURE, made-up values)", props,
+                 rows, dimensions)
+
+
 # ---------------------------------------------------------------- $filter
 
 _TOKEN = re.compile(r"\s*(\(|\)|\band\b|\bor\b|startswith\((\w+),'([^']*)'\)|substringof\('([^']*)',(\w+)\)"
@@ -419,8 +446,8 @@ def _handler(mirror: Mirror):
 def mirror_assets(dst: Path) -> Path:
     """A copy of assets/ whose live table lists name what the mirror has (the bundled editions).
 
-    Upstream has more (KWB 2021-2023 and 2025, RIVM 50150NED); the mirror cannot invent those, so the
-    copy asks for the bundled ones: KWB 2016-2020 and 2024 (population only), RIVM 50090NED.
+    Upstream has more (KWB 2021-2023 and 2025, RIVM 50150NED, Arbeidsdeelname); the mirror cannot invent
+    those, so the copy asks for the bundled ones: KWB 2016-2020 and 2024 (population only), RIVM 50090NED.
     """
     import shutil
 
@@ -433,5 +460,6 @@ def mirror_assets(dst: Path) -> Path:
     kwb["tables"] = [{"table_id": t, "year": y, **({"required_measures": ["inhabitants", "age_0_15", "age_15_25"]}
                                                    if y == 2024 else {})} for t, (y, _) in KWB_FILES.items()]
     spec["sources"]["rivm_health"]["live"]["tables"] = [{"table_id": "50090NED"}]
+    del spec["sources"]["cbs_labour_participation"]["live"]  # no real copy to serve
     path.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return dst

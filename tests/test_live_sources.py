@@ -23,10 +23,10 @@ from heerlen_pipeline import catalog
 from heerlen_pipeline.headers import MeasureMatcher, SchemaDriftError
 from heerlen_pipeline.http_client import HttpClient, HttpConfig, HttpError
 from heerlen_pipeline.landing import Landing
-from heerlen_pipeline.live import fetch_source
+from heerlen_pipeline.live import LiveSourceError, fetch_source
 from heerlen_pipeline.odata import ODataClient
 
-from .odata_mirror import Fault, Mirror, bundled_tables, mirror_assets
+from .odata_mirror import Fault, Mirror, bundled_tables, labour_participation_fixture, mirror_assets
 
 FAST = HttpConfig(connect_timeout=2, read_timeout=1.0, retries=3, backoff=0.01)
 
@@ -141,6 +141,28 @@ def test_renamed_key_that_no_alias_covers_fails_before_downloading_data(sources,
     assert "83765NED" in msg and "2017" in msg and "'inhabitants'" in msg and "measures.csv" in msg
     assert not m.requests_to("TypedDataSet")
     assert not list((tmp_path / "landing").rglob("manifest.json"))  # nothing half-landed
+
+
+def test_dimension_codes_are_found_by_title_and_youth_rate_is_renamed(tmp_path):
+    source = _only(catalog.load_sources()["cbs_labour_participation"], "86258NED")
+    with Mirror([labour_participation_fixture()]) as m:
+        (table,) = _fetch(source, m, tmp_path)
+        query = m.requests_to("TypedDataSet")[0]["query"]
+    assert "Geslacht eq 'T001038 '" in query["$filter"] and "Leeftijd eq '53115   '" in query["$filter"]
+    assert table.resolution.key_map == {"NettoArbeidsparticipatie_3": "youth_net_labour_participation_pct"}
+    header = table.rows.iloc[0].tolist()
+    rows = table.rows.iloc[1:].set_axis(header, axis=1)
+    assert set(rows.Leeftijd) == {"53115"} and set(rows.Geslacht) == {"T001038"}
+    assert sorted(rows.WijkenEnBuurten) == ["GM0917", "NL00", "WK091710", "WK091733"]  # not Amsterdam
+    assert rows.set_index("WijkenEnBuurten").loc["WK091733", "NettoArbeidsparticipatie_3"] == ""  # null stays empty
+
+
+def test_unknown_dimension_title_names_what_the_table_has(tmp_path):
+    source = _only(catalog.load_sources()["cbs_labour_participation"], "86258NED")
+    live = dataclasses.replace(source.live, dimensions={"Leeftijd": {"title": "16 tot 23 jaar"}})
+    with Mirror([labour_participation_fixture()]) as m, pytest.raises(LiveSourceError) as err:
+        _fetch(dataclasses.replace(source, live=live), m, tmp_path)
+    assert "Leeftijd" in str(err.value) and "'15 tot 25 jaar'" in str(err.value)
 
 
 # ---------------------------------------------------------------- HTTP faults
