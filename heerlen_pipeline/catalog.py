@@ -40,8 +40,9 @@ class SourceFile:
 class LiveSpec:
     """How `heerlen run --live` fetches a source from a CBS OData v3 catalogue (see sources.yaml)."""
 
-    catalogue: str  # opendata | dataderden
+    catalogue: str  # opendata | dataderden (CBS OData) | duo (CSV files)
     tables: tuple[SourceFile, ...]
+    register: str | None = None  # duo: the school-location register used to place schools
     geo: tuple[str, ...] = ()  # area-code prefixes to fetch; empty = every area
     area: dict[str, Any] = field(default_factory=lambda: {"code_column": "WijkenEnBuurten"})
     period_column: str | None = None
@@ -178,10 +179,11 @@ def _source_file(spec: dict[str, Any]) -> SourceFile:
 
 
 def _live_spec(sid: str, spec: dict[str, Any]) -> LiveSpec:
-    if spec.get("catalogue") not in ("opendata", "dataderden"):
-        raise CatalogError(f"sources.yaml: source {sid}: live.catalogue must be opendata or dataderden")
+    if spec.get("catalogue") not in ("opendata", "dataderden", "duo"):
+        raise CatalogError(f"sources.yaml: source {sid}: live.catalogue must be opendata, dataderden or duo")
     tables = tuple(_source_file({"path": f"{spec['catalogue']}/{t['table_id']}", **t}) for t in spec["tables"])
-    extra = {k: spec[k] for k in ("area", "period_column", "dimensions", "row_filter", "rename") if k in spec}
+    extra = {k: spec[k] for k in ("area", "period_column", "dimensions", "row_filter", "rename", "register")
+             if k in spec}
     return LiveSpec(catalogue=spec["catalogue"], tables=tables, geo=tuple(spec.get("geo", ())), **extra)
 
 

@@ -16,11 +16,12 @@ from .areas import NameResolver, areas_frame, programme_members
 from .gaps import GAPS_SQL
 from .headers import MeasureMatcher
 from .indicators import VALUE_COLUMNS, build_indicator_values
-from .live import fetch_live, live_mappings, live_pages, source_version, tables_version
+from .live import fetch_live, live_mappings, live_pages, source_version
+from .pdok import PLACEMENT_COLUMNS
 from .quality import load_suite, validate_frame
 from .raw import files_version, raw_table_name, read_source_files
 from .resources import PipelineSettings
-from .staging import stage_source
+from .staging import SCHOOL_COLUMNS, stage_source
 from .versions import build_stamp
 from .warehouse import publish, write_frame
 
@@ -79,13 +80,16 @@ def build_source_assets(source: catalog.Source) -> list:
     def raw_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
         s = settings.settings
         live = s.live and source.live is not None
+        schools = None
         if live:
-            tables = fetch_live(source, s, _progress(context, source.id))
+            result = fetch_live(source, s, _progress(context, source.id))
+            tables, schools, version = result.tables, result.schools, result.version
             files = [t.raw_file(source.id) for t in tables]
         else:
             if s.live:
                 context.log.info(f"{source.id} has no live form; using the bundled file(s) from {s.snapshot_dir}")
             tables, files = [], read_source_files(source, s.snapshot_dir)
+            version = files_version(files)
         with build_db.get_connection() as con:
             con.execute("CREATE SCHEMA IF NOT EXISTS raw")
             con.execute("CREATE TABLE IF NOT EXISTS raw.files (source_id VARCHAR, table_id VARCHAR, source_file VARCHAR, "
@@ -98,7 +102,8 @@ def build_source_assets(source: catalog.Source) -> list:
                              len(f.rows) - 1, f.table_name, str(f.path)])
             write_frame(con, f"raw.http_pages__{source.id}", live_pages(source.id, tables))
             write_frame(con, f"raw.odata_measures__{source.id}", live_mappings(source.id, tables))
-            version = files_version(files) if not live else tables_version(tables)
+            write_frame(con, f"raw.school_placement__{source.id}",
+                        schools if schools is not None else pd.DataFrame(columns=PLACEMENT_COLUMNS))
             con.execute("CREATE TABLE IF NOT EXISTS raw.versions (source_id VARCHAR PRIMARY KEY, version VARCHAR)")
             con.execute("INSERT OR REPLACE INTO raw.versions VALUES (?, ?)", [source.id, version])
         downloaded = sum(t.downloaded for t in tables)
@@ -131,6 +136,9 @@ def build_source_assets(source: catalog.Source) -> list:
                 used = mapping[mapping.used]
                 key_maps = {t: dict(zip(g.key, g.measure, strict=True)) for t, g in used.groupby("table_id")}
             staged = stage_source(src, files, matcher, scope, NameResolver(spec), key_maps)
+            placement = con.execute(f"SELECT * FROM raw.school_placement__{source.id}").df()
+            if len(placement):  # DUO live: schools placed by address, not only by gemeente
+                staged.schools = placement[SCHOOL_COLUMNS]
             write_frame(con, f"staging.obs__{source.id}", staged.observations)
             write_frame(con, f"staging.rejected__{source.id}", staged.rejected)
             write_frame(con, f"staging.measure_map__{source.id}", mapping if live else staged.measure_map)
@@ -202,8 +210,9 @@ def staging_observations(build_db: DuckDBResource):
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'staging' AND table_name LIKE 'schools__%'"
         ).fetchall()]
         schools = " UNION ALL ".join(f"SELECT * FROM staging.{t}" for t in school_tables) or \
-            "SELECT NULL::VARCHAR AS area_code, NULL::VARCHAR AS gemeente_code WHERE false"
-        con.execute(f"CREATE OR REPLACE VIEW staging.schools AS SELECT DISTINCT ON (area_code) * FROM ({schools})")
+            "SELECT NULL::VARCHAR AS area_code, NULL::VARCHAR AS gemeente_code, NULL::VARCHAR AS wijk_code WHERE false"
+        con.execute("CREATE OR REPLACE VIEW staging.schools AS SELECT DISTINCT ON (area_code) * "
+                    f"FROM ({schools}) ORDER BY area_code, wijk_code NULLS LAST")  # the most precise placement
         n = con.execute("SELECT count(*) FROM staging.observations").fetchone()[0]
     return dg.MaterializeResult(metadata={"dagster/row_count": n})
 
@@ -257,16 +266,24 @@ THEME_KEYS = [dg.AssetKey(["indicators", t]) for t in catalog.THEMES if any(i.th
 def _indicator_catalogue(published: dict[str, set[str]]) -> pd.DataFrame:
     """marts.indicators; `published` maps each source to the measures it actually delivered."""
 
-    def sources_of(ind: catalog.Indicator) -> list[str]:
+    def sources_of(ind: catalog.Indicator, delivered: dict[str, set[str]]) -> list[str]:
         found: set[str] = set()
         for ref in ind.measure_refs():
-            found |= {ref.source} if ref.source else {s for s, ms in published.items() if ref.measure in ms}
+            found |= {ref.source} if ref.source else {s for s, ms in delivered.items() if ref.measure in ms}
         return sorted(found)
+
+    declared = {sid: set(s.required_measures) for sid, s in SOURCES.items()}
+
+    def attribution(ind: catalog.Indicator) -> str:
+        if found := sources_of(ind, published):
+            return "; ".join(SOURCES[s].attribution for s in found)
+        # Nothing delivered in this build (a live-only source in a snapshot run): name where it would come from.
+        return "; ".join(SOURCES[s].attribution for s in sources_of(ind, declared)) + " (geen gegevens in deze build)"
 
     return pd.DataFrame([{
         "indicator_id": i.id, "theme": i.theme, "name_nl": i.name_nl, "name_en": i.name_en,
         "definition": i.definition, "unit": i.unit, "direction": i.direction, "method": i.method,
-        "source": "; ".join(SOURCES[s].attribution for s in sources_of(i)),
+        "source": attribution(i),
         "licence": "CC BY 4.0", "youth_focus": i.youth_focus, "decimals": i.decimals,
     } for i in INDICATORS])
 

@@ -110,6 +110,20 @@ class HttpClient:
                             resp.headers.get("Content-Type", ""))
         raise AssertionError("unreachable")
 
+    def version_stamp(self, url: str) -> str | None:
+        """ETag or Last-Modified from a HEAD request: a file's version without downloading it (None: unknown)."""
+        cfg = self.config
+        try:
+            resp = self.session.head(url, timeout=(cfg.connect_timeout, cfg.read_timeout), allow_redirects=True)
+        except requests.RequestException as e:
+            raise HttpError(f"HEAD {url}: {_reason(e)} (after {cfg.retries} retries)") from None
+        self.requests += 1
+        if resp.status_code in (405, 501):  # HEAD not supported: the caller downloads and compares checksums
+            return None
+        if resp.status_code >= 400:
+            raise HttpError(f"HEAD {resp.url}: HTTP {resp.status_code} {resp.reason}")
+        return resp.headers.get("ETag") or resp.headers.get("Last-Modified")
+
     def _read(self, resp: requests.Response) -> bytes:
         declared = int(resp.headers.get("Content-Length") or 0)
         if declared > self.config.max_bytes:
@@ -128,7 +142,7 @@ class HttpClient:
 def make_session(config: HttpConfig) -> requests.Session:
     retry = Retry(
         total=config.retries, connect=config.retries, read=config.retries, status=config.retries, other=0,
-        status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"GET"}),
+        status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"GET", "HEAD"}),
         backoff_factor=config.backoff, backoff_jitter=config.backoff, backoff_max=60,
         respect_retry_after_header=True, retry_after_max=300, raise_on_status=False,
     )

@@ -150,7 +150,8 @@ WHERE (SELECT count(*) FROM base WHERE area_code IN (SELECT wijk_code FROM stagi
 
 
 def _school_sql(ind: Indicator) -> str:
-    """Gemeente and NL values from school-level inputs (schools placed in a gemeente by DUO's register)."""
+    """Values from school-level inputs for every area the schools are placed in: NL, the gemeente (DUO's
+    register) and, when the school's address was geocoded (live DUO), its wijk and programme area."""
     scale, dec, iid = ind.scale, ind.decimals, f"'{ind.id}'"
     if ind.method == "school_ratio":
         ctes = [_measure_cte("num", ind.numerator), _measure_cte("den", ind.denominator)]
@@ -170,17 +171,21 @@ def _school_sql(ind: Indicator) -> str:
 WITH {", ".join(ctes)},
 {school},
 placed AS (
-    SELECT s.*, g.gemeente_code FROM school s LEFT JOIN staging.schools g USING (area_code)),
+    SELECT s.*, g.gemeente_code, g.wijk_code FROM school s LEFT JOIN staging.schools g USING (area_code)),
 scoped AS (
-    SELECT 'NL00' AS target, * FROM placed
+    SELECT NULL AS definition, 'NL00' AS target, * FROM placed
     UNION ALL
-    SELECT gemeente_code, * FROM placed WHERE gemeente_code IN (SELECT area_code FROM staging.areas)),
+    SELECT NULL, gemeente_code, * FROM placed WHERE gemeente_code IN (SELECT area_code FROM staging.areas)
+    UNION ALL
+    SELECT NULL, wijk_code, * FROM placed WHERE wijk_code IN (SELECT area_code FROM staging.areas)
+    UNION ALL
+    SELECT m.definition, m.area_code, p.* FROM placed p JOIN staging.area_members m ON p.wijk_code = m.wijk_code),
 agg AS (
-    SELECT target AS area_code, year, {num} AS num, {den} AS den, {value} AS value,
+    SELECT definition, target AS area_code, year, {num} AS num, {den} AS den, {value} AS value,
            count(*) FILTER (WHERE usable) / count(*) AS coverage,
            {_tables("string_agg(DISTINCT tables, ' + ')")} AS tables
-    FROM scoped GROUP BY target, year)
-SELECT NULL AS definition, {iid} AS indicator_id, area_code, year,
+    FROM scoped GROUP BY definition, target, year)
+SELECT definition, {iid} AS indicator_id, area_code, year,
        value, num AS numerator, den AS denominator, round(coverage, 3) AS coverage,
        CASE WHEN value IS NOT NULL THEN 'ok' ELSE 'missing' END AS status, tables AS source_table
 FROM agg

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .catalog import Source, SourceFile, load_measures
+from .catalog import Source, SourceFile, load_area_spec, load_measures
+from .duo import fetch_duo, file_stamp
 from .headers import MeasureMatcher
 from .http_client import HttpClient
 from .landing import LandedFetch, Landing
@@ -36,8 +37,8 @@ class LiveSourceError(ValueError):
 @dataclass(frozen=True)
 class LiveTable:
     file: SourceFile
-    rows: pd.DataFrame  # text, c0..cN, the header row (OData keys) first
-    resolution: Resolution
+    rows: pd.DataFrame  # text, c0..cN, the header row (OData keys, or a CSV's own header) first
+    resolution: Resolution | None  # OData tables: DataProperties mapped onto measures
     fetch: LandedFetch
     downloaded: bool
 
@@ -151,10 +152,30 @@ def _cell(value: object) -> str:
     return value.strip() if isinstance(value, str) else str(value)  # codes are space-padded
 
 
-def fetch_live(source: Source, settings: Settings, progress: Progress | None = None) -> list[LiveTable]:
+@dataclass(frozen=True)
+class LiveResult:
+    tables: list[LiveTable]
+    schools: pd.DataFrame | None = None  # DUO: where each school is (area_code, gemeente_code, wijk_code, …)
+    register_stamp: str | None = None
+
+    @property
+    def version(self) -> str:
+        """The same string source_version() gives for this state upstream."""
+        stamps = [f"{t.file.table_id}@{t.fetch.manifest['modified']}" for t in self.tables]
+        return ";".join(stamps + ([f"register@{self.register_stamp}"] if self.register_stamp else []))
+
+
+def fetch_live(source: Source, settings: Settings, progress: Progress | None = None) -> LiveResult:
+    assert source.live is not None
+    landing = Landing(settings.landing_dir)
+    http = None if settings.replay else HttpClient()
+    if source.live.catalogue == "duo":
+        gemeenten = {a["area_code"] for a in load_area_spec()["cbs_areas"] if a["level"] == "gemeente"}
+        files, schools, stamp = fetch_duo(source, http, settings.duo_url, settings.pdok_url, landing, gemeenten)
+        return LiveResult([LiveTable(f, frame, None, fetch, new) for f, fetch, new, frame in files], schools, stamp)
+    client = None if http is None else ODataClient(http, settings.catalogue_urls)
     matcher = MeasureMatcher(list(load_measures()))
-    client = None if settings.replay else ODataClient(HttpClient(), settings.catalogue_urls)
-    return fetch_source(source, client, Landing(settings.landing_dir), matcher, progress)
+    return LiveResult(fetch_source(source, client, landing, matcher, progress))
 
 
 def source_version(source: Source, settings: Settings, client: ODataClient | None = None) -> str:
@@ -162,20 +183,21 @@ def source_version(source: Source, settings: Settings, client: ODataClient | Non
     live = source.live
     if not (settings.live and live):
         return files_version(read_source_files(source, settings.snapshot_dir))
+    landing = Landing(settings.landing_dir)
     stamps = []
-    for table in live.tables:
-        if settings.replay:
-            fetch = Landing(settings.landing_dir).find(live.catalogue, table.table_id, query_signature(source, table))
+    files = [*live.tables, SourceFile(live.register, "register")] if live.register else live.tables
+    for table in files:
+        if live.catalogue == "duo":
+            stamp = file_stamp(table.path, f"{settings.duo_url}/{table.path}",
+                               None if settings.replay else (client.http if client else HttpClient()), landing)
+        elif settings.replay:
+            fetch = landing.find(live.catalogue, table.table_id, query_signature(source, table))
             stamp = fetch.manifest["modified"] if fetch else "not landed"
         else:
             client = client or ODataClient(HttpClient(), settings.catalogue_urls)
             stamp = client.modified(live.catalogue, table.table_id)
         stamps.append(f"{table.table_id}@{stamp}")
     return ";".join(stamps)
-
-
-def tables_version(tables: list[LiveTable]) -> str:
-    return ";".join(f"{t.file.table_id}@{t.fetch.manifest['modified']}" for t in tables)
 
 
 def live_pages(source_id: str, tables: list[LiveTable]) -> pd.DataFrame:
@@ -189,6 +211,6 @@ def live_pages(source_id: str, tables: list[LiveTable]) -> pd.DataFrame:
 
 
 def live_mappings(source_id: str, tables: list[LiveTable]) -> pd.DataFrame:
-    frames = [t.resolution.mapping for t in tables]
+    frames = [t.resolution.mapping for t in tables if t.resolution is not None]
     mapping = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=MAPPING_COLUMNS)
     return mapping.assign(source_id=source_id).astype({"used": bool})

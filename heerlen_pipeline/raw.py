@@ -48,6 +48,22 @@ def text_frame(rows: list[list[str]]) -> pd.DataFrame:
     return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=[f"c{i}" for i in range(width)])
 
 
+def decode_csv(data: bytes, delimiter: str, encodings: tuple[str, ...] = ("utf-8-sig",)) -> pd.DataFrame:
+    """CSV bytes as a text frame; DUO publishes Windows-1252, so live DUO files pass a fallback."""
+    for encoding in encodings:
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError as e:
+            error = e
+    else:
+        raise ValueError(f"not {' or '.join(encodings)} ({error})")
+    rows = list(csv.reader(text.splitlines(), delimiter=delimiter))
+    if not rows:
+        raise ValueError("empty file")
+    return text_frame(rows)
+
+
 def read_source_files(source: Source, snapshot_dir: Path) -> list[RawFile]:
     out = []
     for f in source.files:
@@ -56,13 +72,9 @@ def read_source_files(source: Source, snapshot_dir: Path) -> list[RawFile]:
             raise SourceFileError(f"source {source.id}: file {path} (table {f.table_id}) does not exist")
         data = path.read_bytes()
         try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            raise SourceFileError(f"source {source.id}: file {path} is not UTF-8 ({e})") from None
-        rows = list(csv.reader(text.splitlines(), delimiter=f.delimiter))
-        if not rows:
-            raise SourceFileError(f"source {source.id}: file {path} is empty")
-        frame = text_frame(rows)
+            frame = decode_csv(data, f.delimiter)
+        except ValueError as e:
+            raise SourceFileError(f"source {source.id}: file {path}: {e}") from None
         out.append(
             RawFile(
                 source_id=source.id,

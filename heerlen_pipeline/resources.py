@@ -20,6 +20,7 @@ class PipelineSettings(dg.ConfigurableResource):
     cbs_odata_url: str
     cbs_dataderden_url: str
     duo_url: str
+    pdok_url: str
 
     @classmethod
     def from_settings(cls, s: Settings) -> "PipelineSettings":

@@ -29,6 +29,7 @@ class Settings:
     cbs_odata_url: str = "https://opendata.cbs.nl"
     cbs_dataderden_url: str = "https://dataderden.cbs.nl"
     duo_url: str = "https://duo.nl/open_onderwijsdata"
+    pdok_url: str = "https://api.pdok.nl"  # Locatieserver, to place schools in wijken
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -45,6 +46,7 @@ class Settings:
             "cbs_odata_url": env.get("HEERLEN_CBS_ODATA_URL") or cls.cbs_odata_url,
             "cbs_dataderden_url": env.get("HEERLEN_CBS_DATADERDEN_URL") or cls.cbs_dataderden_url,
             "duo_url": env.get("HEERLEN_DUO_URL") or cls.duo_url,
+            "pdok_url": env.get("HEERLEN_PDOK_URL") or cls.pdok_url,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.from_dict(values)

@@ -19,6 +19,7 @@ from .headers import MeasureMatcher, SchemaDriftError, UnitMismatch, header_key,
 
 OBS_COLUMNS = ["area_code", "year", "measure", "value", "unit", "status", "source_id", "table_id",
                "source_file", "row_nr"]
+SCHOOL_COLUMNS = ["area_code", "gemeente_code", "wijk_code"]
 REJECT_COLUMNS = ["source_id", "table_id", "source_file", "row_nr", "area", "field", "raw_value", "reason"]
 _YEAR_PERIOD = re.compile(r"^(\d{4})(JJ00)?$")
 _FOOTER = re.compile(r"^(Bron|Source)\b", re.IGNORECASE)
@@ -33,7 +34,7 @@ class Staged:
     observations: pd.DataFrame
     rejected: pd.DataFrame
     measure_map: pd.DataFrame
-    schools: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["area_code", "gemeente_code"]))
+    schools: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SCHOOL_COLUMNS))
     out_of_scope_rows: int = 0
 
 
@@ -125,6 +126,13 @@ def _resolve_area_codes(ctx: _Context, body: pd.DataFrame, headers: list[str]) -
         names = body[col].astype(str).tolist()
         codes = pd.Series(ctx.resolver.resolve(names), index=body.index, dtype="object")
         return codes, col
+    if "code_columns" in area:  # a code split over columns (DUO before 2021: BRIN_NUMMER + VESTIGINGSNUMMER)
+        cols = [ctx.matcher.resolve_column(headers, c) for c in area["code_columns"]]
+        if None in cols:
+            raise SchemaDriftError(f"{ctx.where()}: region code columns {area['code_columns']} not all found")
+        widths = area.get("code_widths", [0] * len(cols))
+        parts = [body[c].astype(str).str.strip().str.zfill(w) for c, w in zip(cols, widths, strict=True)]
+        return pd.concat(parts, axis=1).agg("".join, axis=1).astype("object"), cols[0]
     col = ctx.matcher.resolve_column(headers, area["code_column"])
     if col is None:
         raise SchemaDriftError(f"{ctx.where()}: region code column {area['code_column']!r} not found")
@@ -166,10 +174,11 @@ def _read_wide(ctx: _Context, rows: pd.DataFrame) -> Staged:
     out_of_scope = int((~in_scope).sum())
     body = body[in_scope].assign(area_code=codes[in_scope])
 
-    schools = pd.DataFrame(columns=["area_code", "gemeente_code"])
+    schools = pd.DataFrame(columns=SCHOOL_COLUMNS)
     if school_level and "gemeente_column" in ctx.area:
         gm = pd.to_numeric(body[ctx.area["gemeente_column"]].str.strip(), errors="coerce")
-        schools = pd.DataFrame({"area_code": body.area_code, "gemeente_code": "GM" + gm.astype("Int64").astype(str).str.zfill(4)})
+        schools = pd.DataFrame({"area_code": body.area_code, "gemeente_code": "GM" + gm.astype("Int64").astype(str).str.zfill(4),
+                                "wijk_code": None})
 
     # Period: fixed per file, from a period column, or one column per year.
     skip = {area_col, "row_nr", "area_code", *src.row_filter}

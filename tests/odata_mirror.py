@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import json
 import re
 import socket
@@ -228,6 +229,63 @@ def labour_participation_fixture(table_id: str = "86258NED") -> Table:
                  rows, dimensions)
 
 
+ADVICE = ["VSO", "PRO", "VMBO_B", "VMBO_B_K", "VMBO_K", "VMBO_K_GT", "VMBO_GT", "VMBO_GT_HAVO", "HAVO", "HAVO_VWO",
+          "VWO", "ADVIES_NIET_MOGELIJK"]
+REGISTER = Path(__file__).parent / "fixtures" / "duo_vestigingen_bo_heerlen_subset.csv"
+DUO_YEARS = (2020, 2023)  # one file with DUO's old header, one with the new
+
+
+@dataclass
+class DuoFixture:
+    """DUO files and PDOK answers for the mirror.
+
+    The school register rows are REAL (tests/fixtures/README.md). The advice counts and the wijk each
+    school is placed in are MADE UP (deterministic), for testing the fetch, placement and aggregation only.
+    """
+
+    files: dict[str, bytes]  # path under the DUO base -> body as DUO serves it (Windows-1252)
+    places: dict[str, dict]  # "postcode:6416AJ and huisnummer:137" -> Locatieserver doc
+    advice: dict[int, dict[str, dict[str, int | None]]]  # year -> school -> counts (None = '<5')
+    school_wijk: dict[str, str]  # school -> the made-up wijk it is placed in
+
+
+def duo_fixture(years: tuple[int, ...] = DUO_YEARS) -> DuoFixture:
+    """Advice files for `years` at the paths sources.yaml names (2020 and 2021 with DUO's old header)."""
+    paths = {t.year: t.path for t in catalog.load_sources()["duo_school_advice"].live.tables}
+    register = REGISTER.read_text(encoding="utf-8")
+    rows = [r.split(";") for r in register.splitlines()]
+    head, body = rows[0], rows[1:]
+    col = {h: i for i, h in enumerate(head)}
+    wijken = [a["area_code"] for a in catalog.load_area_spec()["cbs_areas"] if a["level"] == "wijk"]
+    places, advice, school_wijk = {}, {}, {}
+    for i, r in enumerate(body):
+        pc, nr = r[col["POSTCODE"]].replace(" ", ""), re.match(r"\d+", r[col["HUISNUMMER-TOEVOEGING"]]).group(0)
+        if r[col["GEMEENTENUMMER"]] == "0917":
+            wk = wijken[(i * 7) % len(wijken)]  # made-up placement
+            school_wijk[r[col["VESTIGINGSCODE"]]] = wk
+            places[f"postcode:{pc} and huisnummer:{nr}"] = {
+                "weergavenaam": f"{r[col['STRAATNAAM']]} {nr}, {pc} {r[col['PLAATSNAAM']].title()}", "gemeentecode": "0917",
+                "wijkcode": wk, "buurtcode": f"BU{wk[2:]}00"}
+    files = {"images/02.-alle-schoolvestigingen-basisonderwijs.csv": register.encode("cp1252")}
+    for year in years:
+        path, old = paths[year], year <= 2021
+        lines = [";".join((["BRIN_NUMMER", "VESTIGINGSNUMMER"] if old else ["INSTELLINGSCODE", "VESTIGINGSCODE"])
+                          + ["INSTELLINGSNAAM_VESTIGING", "POSTCODE_VESTIGING", "GEMEENTENAAM", *ADVICE])]
+        advice[year] = {}
+        for i, r in enumerate(body):
+            code = r[col["VESTIGINGSCODE"]]
+            counts = {a: 5 + (i * 3 + j * 5 + year) % 9 if a in ("HAVO", "VWO", "VMBO_GT", "VMBO_K") else 0
+                      for j, a in enumerate(ADVICE)}
+            if i == 3:
+                counts["PRO"] = None  # DUO suppresses counts under 5
+            advice[year][code] = counts
+            ident = [code[:4], str(int(code[4:]))] if old else [code[:4], code]
+            cells = ["<5" if v is None else str(v) for v in counts.values()]
+            lines.append(";".join([*ident, r[col["VESTIGINGSNAAM"]], r[col["POSTCODE"]], r[col["GEMEENTENAAM"]], *cells]))
+        files[path] = ("\r\n".join(lines) + "\r\n").encode("cp1252")
+    return DuoFixture(files, places, advice, school_wijk)
+
+
 # ---------------------------------------------------------------- $filter
 
 _TOKEN = re.compile(r"\s*(\(|\)|\band\b|\bor\b|startswith\((\w+),'([^']*)'\)|substringof\('([^']*)',(\w+)\)"
@@ -301,8 +359,9 @@ def _both(a, b):
 # ---------------------------------------------------------------- the server
 
 class Mirror:
-    def __init__(self, tables: list[Table], page_size: int = 25):
+    def __init__(self, tables: list[Table], page_size: int = 25, duo: DuoFixture | None = None):
         self.tables = {(t.catalogue, t.table_id): t for t in tables}
+        self.duo = duo
         self.page_size = page_size
         self.faults: list[Fault] = []
         self.log: list[dict] = []  # one entry per request: path, query, status, bytes
@@ -323,7 +382,18 @@ class Mirror:
 
     def env(self) -> dict[str, str]:
         return {"HEERLEN_CBS_ODATA_URL": f"{self.url}/opendata", "HEERLEN_CBS_DATADERDEN_URL": f"{self.url}/dataderden",
-                "HEERLEN_DUO_URL": f"{self.url}/duo"}
+                "HEERLEN_DUO_URL": f"{self.url}/duo", "HEERLEN_PDOK_URL": f"{self.url}/pdok"}
+
+    def static(self, path: str, query: dict[str, str]) -> tuple[int, bytes, str] | None:
+        """DUO files and PDOK Locatieserver answers; None when the path is not theirs."""
+        if path.startswith("/duo/"):
+            body = (self.duo.files if self.duo else {}).get(path.removeprefix("/duo/"))
+            return (200, body, "text/csv") if body is not None else (404, b"<html>Pagina niet gevonden</html>", "text/html")
+        if path == "/pdok/bzk/locatieserver/search/v3_1/free":
+            doc = (self.duo.places if self.duo else {}).get(query.get("q", ""))
+            answer = {"response": {"numFound": int(doc is not None), "start": 0, "docs": [doc] if doc else []}}
+            return 200, json.dumps(answer).encode(), "application/json"
+        return None
 
     def take_fault(self, path: str) -> Fault | None:
         with self._lock:
@@ -385,22 +455,32 @@ def _handler(mirror: Mirror):
         def log_message(self, *args) -> None:  # keep test output clean
             pass
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_HEAD(self) -> None:  # noqa: N802
+            self.do_GET(head=True)
+
+        def do_GET(self, head: bool = False) -> None:  # noqa: N802 (http.server's name)
             parts = urlsplit(self.path)
             query = dict(parse_qsl(parts.query, keep_blank_values=True))
             fault = mirror.take_fault(parts.path)
-            status, doc = mirror.answer(parts.path, query)
-            if fault and fault.kind == "loop" and "odata.nextLink" in doc:
-                doc["odata.nextLink"] = f"{mirror.url}{self.path}"
-            body = json.dumps(doc, ensure_ascii=False).encode()
-            entry = {"path": parts.path, "query": query, "status": status, "bytes": len(body), "fault": None}
+            static = mirror.static(parts.path, query)
+            if static is not None:
+                status, body, ctype = static
+            else:
+                status, doc = mirror.answer(parts.path, query)
+                if fault and fault.kind == "loop" and "odata.nextLink" in doc:
+                    doc["odata.nextLink"] = f"{mirror.url}{self.path}"
+                body, ctype = json.dumps(doc, ensure_ascii=False).encode(), \
+                    "application/json;odata=minimalmetadata;streaming=true;charset=utf-8"
+            entry = {"method": "HEAD" if head else "GET", "path": parts.path, "query": query, "status": status,
+                     "bytes": 0 if head else len(body), "fault": None}
             mirror.log.append(entry)
             if fault and fault.kind != "loop":
                 entry["fault"] = fault.kind
                 return self._fault(fault, body)
-            self._send(status, body, "application/json;odata=minimalmetadata;streaming=true;charset=utf-8")
+            etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+            self._send(status, body, ctype, {"ETag": etag} if static else None, head=head)
 
-        def _send(self, status: int, body: bytes, ctype: str, extra: dict | None = None) -> None:
+        def _send(self, status: int, body: bytes, ctype: str, extra: dict | None = None, head: bool = False) -> None:
             gz = "gzip" in self.headers.get("Accept-Encoding", "")
             payload = gzip.compress(body) if gz else body
             self.send_response(status)
@@ -411,7 +491,8 @@ def _handler(mirror: Mirror):
                 self.send_header(k, v)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(payload)
+            if not head:
+                self.wfile.write(payload)
 
         def _fault(self, fault: Fault, body: bytes) -> None:
             if fault.kind == "status":
@@ -447,7 +528,8 @@ def mirror_assets(dst: Path) -> Path:
     """A copy of assets/ whose live table lists name what the mirror has (the bundled editions).
 
     Upstream has more (KWB 2021-2023 and 2025, RIVM 50150NED, Arbeidsdeelname); the mirror cannot invent
-    those, so the copy asks for the bundled ones: KWB 2016-2020 and 2024 (population only), RIVM 50090NED.
+    those, so the copy asks for the bundled ones: KWB 2016-2020 and 2024 (population only), RIVM 50090NED,
+    and the DUO advice years the fixture makes up.
     """
     import shutil
 
@@ -460,6 +542,8 @@ def mirror_assets(dst: Path) -> Path:
     kwb["tables"] = [{"table_id": t, "year": y, **({"required_measures": ["inhabitants", "age_0_15", "age_15_25"]}
                                                    if y == 2024 else {})} for t, (y, _) in KWB_FILES.items()]
     spec["sources"]["rivm_health"]["live"]["tables"] = [{"table_id": "50090NED"}]
+    duo = spec["sources"]["duo_school_advice"]["live"]
+    duo["tables"] = [t for t in duo["tables"] if t["year"] in DUO_YEARS]
     del spec["sources"]["cbs_labour_participation"]["live"]  # no real copy to serve
     path.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return dst

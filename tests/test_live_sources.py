@@ -20,13 +20,15 @@ import duckdb
 import pytest
 
 from heerlen_pipeline import catalog
+from heerlen_pipeline.duo import fetch_file, file_frame
 from heerlen_pipeline.headers import MeasureMatcher, SchemaDriftError
 from heerlen_pipeline.http_client import HttpClient, HttpConfig, HttpError
 from heerlen_pipeline.landing import Landing
-from heerlen_pipeline.live import LiveSourceError, fetch_source
+from heerlen_pipeline.live import LiveSourceError, fetch_live, fetch_source
 from heerlen_pipeline.odata import ODataClient
+from heerlen_pipeline.settings import Settings
 
-from .odata_mirror import Fault, Mirror, bundled_tables, labour_participation_fixture, mirror_assets
+from .odata_mirror import Fault, Mirror, bundled_tables, duo_fixture, labour_participation_fixture, mirror_assets
 
 FAST = HttpConfig(connect_timeout=2, read_timeout=1.0, retries=3, backoff=0.01)
 
@@ -36,9 +38,14 @@ def tables():
     return bundled_tables()
 
 
+@pytest.fixture(scope="module")
+def duo():
+    return duo_fixture()
+
+
 @pytest.fixture
-def mirror(tables):
-    with Mirror(tables) as m:
+def mirror(tables, duo):
+    with Mirror(tables, duo=duo) as m:
         yield m
 
 
@@ -165,6 +172,29 @@ def test_unknown_dimension_title_names_what_the_table_has(tmp_path):
     assert "Leeftijd" in str(err.value) and "'15 tot 25 jaar'" in str(err.value)
 
 
+def test_duo_files_and_school_placement(sources, mirror, duo, tmp_path):
+    settings = Settings.from_env(warehouse=tmp_path / "w.duckdb", live=True, landing_dir=tmp_path / "landing",
+                                 **{k: mirror.env()[f"HEERLEN_{k.upper()}"] for k in ("duo_url", "pdok_url")})
+    result = fetch_live(sources["duo_school_advice"], settings)
+    assert [t.file.year for t in result.tables] == [2020, 2023] and all(t.downloaded for t in result.tables)
+    old, new = (t.rows.iloc[0].tolist() for t in result.tables)
+    assert old[:2] == ["BRIN_NUMMER", "VESTIGINGSNUMMER"] and new[:2] == ["INSTELLINGSCODE", "VESTIGINGSCODE"]
+    schools = result.schools.set_index("area_code")
+    heerlen = schools[schools.gemeente_code == "GM0917"]
+    assert len(heerlen) == 22 and (heerlen.placed_by == "address").all() and heerlen.wijk_code.str.match(r"WK0917\d\d").all()
+    assert schools.loc["07LK00", ["gemeente_code", "placed_by"]].tolist() == ["GM0899", "gemeente (DUO register)"]
+    assert schools.wijk_code.notna().sum() == 22  # only schools in scope are geocoded
+    # DUO serves Windows-1252: the landed register decodes with its curly apostrophe intact.
+    path = sources["duo_school_advice"].live.register
+    landed, downloaded = fetch_file(path, "unused when replaying", None, Landing(tmp_path / "landing"))
+    assert not downloaded and "Dalton Kindcentrum \u2019t Kompas" in file_frame(landed, ";").values
+    # Second refresh: a HEAD per file, no downloads, no geocoding.
+    mirror.log.clear()
+    again = fetch_live(sources["duo_school_advice"], settings)
+    assert not any(t.downloaded for t in again.tables)
+    assert {r["method"] for r in mirror.log} == {"HEAD"} and again.schools.equals(result.schools)
+
+
 # ---------------------------------------------------------------- HTTP faults
 
 @pytest.mark.parametrize("fault", [
@@ -229,7 +259,7 @@ def _values(path: Path):
         return con.execute("SELECT indicator_id, area_code, year, value, status FROM marts.indicator_values").df()
 
 
-def test_live_run_matches_the_snapshot_run(warehouse, mirror, assets_dir, tmp_path):
+def test_live_run_matches_the_snapshot_run(warehouse, mirror, duo, assets_dir, tmp_path):
     env = {**mirror.env(), "HEERLEN_ASSETS_DIR": str(assets_dir)}
     started = time.perf_counter()
     run = _heerlen(tmp_path, env, "--live")
@@ -250,15 +280,23 @@ def test_live_run_matches_the_snapshot_run(warehouse, mirror, assets_dir, tmp_pa
         mode = con.execute("SELECT source_mode FROM marts.build_info").fetchone()[0]
         origins = con.execute("SELECT count(*) FROM marts.sources WHERE source_file LIKE 'opendata/%'").fetchone()[0]
     assert mode == "live" and origins == 6
+    # School advice (made-up fixture counts) aggregated over the schools placed in Noord's wijken.
+    noord = set(catalog.load_area_spec()["definitions"]["spoorlijn"]["noord"])
+    usable = [n for code, n in duo.advice[2023].items() if None not in n.values() and duo.school_wijk.get(code) in noord]
+    havo_plus = sum(n["HAVO"] + n["HAVO_VWO"] + n["VWO"] for n in usable)
+    advised = sum(v for n in usable for k, v in n.items() if k != "ADVIES_NIET_MOGELIJK")
+    lea07 = live.set_index(["indicator_id", "area_code", "year"]).value
+    assert len(usable) >= 5 and lea07[("LEA-07", "HEERLEN-NOORD", 2023)] == round(havo_plus / advised * 100, 1)
     requests = len(mirror.log)
     Path(tmp_path / "live_run.json").write_text(json.dumps({"requests": requests, "seconds": elapsed}))
     print(f"\nlive run against the local mirror: {requests} HTTP requests, {elapsed:.1f}s wall")
 
-    # Nothing changed upstream: the next refresh stops after one TableInfos request per table.
+    # Nothing changed upstream: the next refresh stops after one TableInfos per table and a HEAD per file.
     mirror.log.clear()
     again = _heerlen(tmp_path, env, "--live")
     assert again.returncode == 0 and "nothing changed upstream" in again.stdout
-    assert {r["path"].rsplit("/", 1)[1] for r in mirror.log} == {"TableInfos"}
+    assert all(r["method"] == "HEAD" or r["path"].endswith("/TableInfos") for r in mirror.log)
+    assert sum(r["bytes"] for r in mirror.log if r["method"] == "HEAD") == 0
 
     # Replay from the landing with no server at all gives the same warehouse values.
     offline = {**env, "HEERLEN_CBS_ODATA_URL": "http://127.0.0.1:9", "HEERLEN_CBS_DATADERDEN_URL": "http://127.0.0.1:9"}
