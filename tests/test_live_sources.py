@@ -303,3 +303,12 @@ def test_live_run_matches_the_snapshot_run(warehouse, mirror, duo, assets_dir, t
     replay = _heerlen(tmp_path, offline, "--replay", "--force")
     assert replay.returncode == 0, replay.stderr[-3000:]
     assert _values(tmp_path / "warehouse" / "heerlen.duckdb").equals(live)
+
+    # CBS re-publishes 2018 but the download keeps failing: the run fails naming the URL, nothing is lost.
+    published = (tmp_path / "warehouse" / "heerlen.duckdb").read_bytes()
+    mirror.tables[("opendata", "84286NED")].modified = "2026-01-01T00:00:00"
+    mirror.faults.append(Fault("84286NED/TypedDataSet", "status", status=404, times=99))
+    failed = _heerlen(tmp_path, env, "--live")
+    assert failed.returncode == 1
+    assert "HTTP 404" in failed.stderr and f"{mirror.url}/opendata/ODataFeed/odata/84286NED/TypedDataSet" in failed.stderr
+    assert (tmp_path / "warehouse" / "heerlen.duckdb").read_bytes() == published
