@@ -49,6 +49,7 @@ class LiveSpec:
     dimensions: dict[str, dict[str, str]] = field(default_factory=dict)  # {dim: {key: …} or {title: …}}
     row_filter: dict[str, Any] = field(default_factory=dict)
     rename: dict[str, str] = field(default_factory=dict)  # resolved measure -> this source's measure
+    intervals: str | None = None  # a dimension whose other codes are interval bounds of the row_filter's point
 
 
 @dataclass(frozen=True)
@@ -182,8 +183,8 @@ def _live_spec(sid: str, spec: dict[str, Any]) -> LiveSpec:
     if spec.get("catalogue") not in ("opendata", "dataderden", "duo"):
         raise CatalogError(f"sources.yaml: source {sid}: live.catalogue must be opendata, dataderden or duo")
     tables = tuple(_source_file({"path": f"{spec['catalogue']}/{t['table_id']}", **t}) for t in spec["tables"])
-    extra = {k: spec[k] for k in ("area", "period_column", "dimensions", "row_filter", "rename", "register")
-             if k in spec}
+    extra = {k: spec[k] for k in ("area", "period_column", "dimensions", "row_filter", "rename", "register",
+                                  "intervals") if k in spec}
     return LiveSpec(catalogue=spec["catalogue"], tables=tables, geo=tuple(spec.get("geo", ())), **extra)
 
 

@@ -16,12 +16,12 @@ from .areas import NameResolver, areas_frame, programme_members
 from .gaps import GAPS_SQL
 from .headers import MeasureMatcher
 from .indicators import VALUE_COLUMNS, build_indicator_values
-from .live import fetch_live, live_mappings, live_pages, source_version
+from .live import fetch_live, live_dimensions, live_mappings, live_pages, source_version
 from .pdok import PLACEMENT_COLUMNS
 from .quality import load_suite, validate_frame
 from .raw import files_version, raw_table_name, read_source_files
 from .resources import PipelineSettings
-from .staging import SCHOOL_COLUMNS, stage_source
+from .staging import SCHOOL_COLUMNS, empty_intervals, stage_intervals, stage_source
 from .versions import build_stamp
 from .warehouse import publish, write_frame
 
@@ -102,6 +102,7 @@ def build_source_assets(source: catalog.Source) -> list:
                              len(f.rows) - 1, f.table_name, str(f.path)])
             write_frame(con, f"raw.http_pages__{source.id}", live_pages(source.id, tables))
             write_frame(con, f"raw.odata_measures__{source.id}", live_mappings(source.id, tables))
+            write_frame(con, f"raw.odata_dimensions__{source.id}", live_dimensions(source.id, tables))
             write_frame(con, f"raw.school_placement__{source.id}",
                         schools if schools is not None else pd.DataFrame(columns=PLACEMENT_COLUMNS))
             con.execute("CREATE TABLE IF NOT EXISTS raw.versions (source_id VARCHAR PRIMARY KEY, version VARCHAR)")
@@ -136,6 +137,13 @@ def build_source_assets(source: catalog.Source) -> list:
                 used = mapping[mapping.used]
                 key_maps = {t: dict(zip(g.key, g.measure, strict=True)) for t, g in used.groupby("table_id")}
             staged = stage_source(src, files, matcher, scope, NameResolver(spec), key_maps)
+            intervals = empty_intervals().assign(bound_title=pd.Series(dtype="object"))
+            if live and source.live.intervals:
+                titles = con.execute(f"SELECT code, any_value(title) FROM raw.odata_dimensions__{source.id} "
+                                     "WHERE dimension = ? GROUP BY code", [source.live.intervals]).fetchall()
+                intervals = stage_intervals(src, files, source.live.intervals, matcher, scope, NameResolver(spec),
+                                            key_maps).assign(bound_title=lambda d: d.bound.map(dict(titles)))
+            write_frame(con, f"staging.intervals__{source.id}", intervals)
             placement = con.execute(f"SELECT * FROM raw.school_placement__{source.id}").df()
             if len(placement):  # DUO live: schools placed by address, not only by gemeente
                 staged.schools = placement[SCHOOL_COLUMNS]
@@ -350,6 +358,9 @@ def publish_warehouse(context: dg.AssetExecutionContext, settings: PipelineSetti
         rejected = " UNION ALL ".join(f"SELECT * FROM staging.rejected__{sid}" for sid in SOURCES)
         con.execute(f"CREATE OR REPLACE TABLE marts.rejected_rows AS SELECT * FROM ({rejected}) "
                     "WHERE source_id IS NOT NULL")
+        intervals = " UNION ALL ".join(f"SELECT * FROM staging.intervals__{sid}" for sid in SOURCES)
+        con.execute(f"CREATE OR REPLACE TABLE marts.estimate_intervals AS SELECT * FROM ({intervals}) "
+                    "ORDER BY measure, area_code, year, bound")
         con.execute("CREATE OR REPLACE TABLE marts.check_results AS SELECT * FROM audit.check_results "
                     "WHERE run_id = ? ORDER BY asset, check_name", [context.run_id])
         versions = dict(con.execute("SELECT source_id, version FROM raw.versions").fetchall())

@@ -55,6 +55,7 @@ def query_signature(source: Source, table: SourceFile) -> str:
     live = source.live
     assert live is not None
     spec = {"geo": live.geo, "dimensions": live.dimensions, "required": source.file_required(table), "v": 1,
+            "intervals": live.intervals,
             "rename": live.rename,
             "measures": hashlib.sha256((ASSETS_DIR / "measures.csv").read_bytes()).hexdigest()}
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=list).encode()).hexdigest()[:12]
@@ -111,10 +112,11 @@ def _download(source: Source, table: SourceFile, sig: str, client: ODataClient, 
             if not geo:
                 raise LiveSourceError(f"{where}: no GeoDetail dimension in DataProperties to filter areas on")
             terms.append(" or ".join(f"startswith({geo[0]},'{prefix}')" for prefix in live.geo))
-        for dim, wanted in live.dimensions.items():
+        for dim in [*live.dimensions, *([live.intervals] if live.intervals else [])]:
             for resp, _ in client.get_pages(cat, tid, dim):
                 fetch.add(dim, resp)
-            terms.append(f"{dim} eq '{_dimension_code(fetch.rows(dim), dim, wanted, where)}'")
+            if dim in live.dimensions:
+                terms.append(f"{dim} eq '{_dimension_code(fetch.rows(dim), dim, live.dimensions[dim], where)}'")
         params = {"$select": ",".join(["ID", *resolution.dimensions, *resolution.key_map])}
         if terms:
             params["$filter"] = " and ".join(f"({t})" for t in terms)
@@ -208,6 +210,18 @@ def live_pages(source_id: str, tables: list[LiveTable]) -> pd.DataFrame:
     cols = ["source_id", "table_id", "modified", "downloaded_this_run", "entity", "url", "status", "fetched_at",
             "bytes", "sha256", "landed_file"]
     return pd.DataFrame(rows, columns=cols)
+
+
+def live_dimensions(source_id: str, tables: list[LiveTable]) -> pd.DataFrame:
+    """The dimension lists fetched with each table (codes as the table spells them, stripped, and titles)."""
+    rows = [{"source_id": source_id, "table_id": t.file.table_id, "dimension": p["entity"], "code": str(r["Key"]).strip(),
+             "title": r.get("Title")}
+            for t in tables for p in t.fetch.manifest["pages"] if p["entity"] not in _OWN_ENTITIES
+            for r in t.fetch.rows(p["entity"])]
+    return pd.DataFrame(rows, columns=["source_id", "table_id", "dimension", "code", "title"]).drop_duplicates()
+
+
+_OWN_ENTITIES = {"TableInfos", "DataProperties", DATA_ENTITY, "file"}
 
 
 def live_mappings(source_id: str, tables: list[LiveTable]) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -86,6 +86,30 @@ def stage_source(
         schools=pd.concat([p.schools for p in parts], ignore_index=True).drop_duplicates("area_code"),
         out_of_scope_rows=sum(p.out_of_scope_rows for p in parts),
     )
+
+
+INTERVAL_COLUMNS = ["area_code", "year", "measure", "bound", "value", "status", "source_id", "table_id"]
+
+
+def stage_intervals(source: Source, files: list[tuple[SourceFile, pd.DataFrame]], column: str, matcher: MeasureMatcher,
+                    scope: set[str], resolver: NameResolver, key_maps: dict[str, dict[str, str]] | None = None,
+                    ) -> pd.DataFrame:
+    """Interval bounds published next to point estimates (RIVM `Marges`): the rows whose `column` holds
+    another code than the point estimate's row_filter, staged the same way, one bound code per row."""
+    point = str(source.row_filter[column])
+    codes: set[str] = set()
+    for _f, rows in files:
+        header = [str(h).strip() for h in rows.iloc[0]]
+        if column in header:
+            codes |= set(rows.iloc[1:, header.index(column)].astype(str).str.strip()) - {point}
+    parts = [stage_source(replace(source, row_filter={**source.row_filter, column: code}), files, matcher, scope,
+                          resolver, key_maps).observations.assign(bound=code) for code in sorted(codes)]
+    return pd.concat(parts, ignore_index=True)[INTERVAL_COLUMNS] if parts else empty_intervals()
+
+
+def empty_intervals() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="float64" if c == "value" else "int64" if c == "year" else "object")
+                         for c in INTERVAL_COLUMNS})
 
 
 def _map_headers(ctx: _Context, headers: list[str], skip: set[str]) -> dict[str, str]:

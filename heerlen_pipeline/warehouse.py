@@ -20,6 +20,8 @@ TABLE_COMMENTS = {
     "programme_values": "Heerlen-Noord and Heerlen-Zuid values under every area definition.",
     "gaps": "Noord vs NL and Zuid per indicator and year, oriented index (NL = 100, above 100 is worse), "
     "closure since the baseline and the straight 2047 trajectory.",
+    "estimate_intervals": "Interval bounds the source publishes next to a model estimate (RIVM Marges), per "
+    "area, year and measure; the point estimate is in the indicator values.",
     "series_breaks": "Years from which an indicator's source definition changed: do not compare across them.",
     "sources": "Source tables and files behind this build, with licence, attribution and checksum.",
     "check_results": "Outcome of every data check of the build.",

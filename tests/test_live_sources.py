@@ -20,6 +20,7 @@ import duckdb
 import pytest
 
 from heerlen_pipeline import catalog
+from heerlen_pipeline.areas import NameResolver
 from heerlen_pipeline.duo import fetch_file, file_frame
 from heerlen_pipeline.headers import MeasureMatcher, SchemaDriftError
 from heerlen_pipeline.http_client import HttpClient, HttpConfig, HttpError
@@ -27,6 +28,7 @@ from heerlen_pipeline.landing import Landing
 from heerlen_pipeline.live import LiveSourceError, fetch_live, fetch_source
 from heerlen_pipeline.odata import ODataClient
 from heerlen_pipeline.settings import Settings
+from heerlen_pipeline.staging import stage_intervals, stage_source
 
 from .odata_mirror import Fault, Mirror, bundled_tables, duo_fixture, labour_participation_fixture, mirror_assets
 
@@ -193,6 +195,32 @@ def test_duo_files_and_school_placement(sources, mirror, duo, tmp_path):
     again = fetch_live(sources["duo_school_advice"], settings)
     assert not any(t.downloaded for t in again.tables)
     assert {r["method"] for r in mirror.log} == {"HEAD"} and again.schools.equals(result.schools)
+
+
+def test_rivm_interval_bounds_are_kept_beside_the_point_estimate(sources, tables, tmp_path):
+    rivm = next(t for t in tables if t.table_id == "50090NED")
+    # MADE-UP bounds (the bundled copy has point estimates only): point -/+ 1.5 for one wijk in 2020.
+    point = [r for r in rivm.rows if r["WijkenEnBuurten"].strip() == "WK091721" and r["Perioden"] == "2020JJ00"]
+    bounds = [{**r, "ID": 900000 + i, "Marges": code, "ErvarenGezondheidGoedZeerGoed_4":
+               r["ErvarenGezondheidGoedZeerGoed_4"] + delta}
+              for i, (code, delta) in enumerate([("MOG0095", -1.5), ("MBG0095", 1.5)]) for r in point]
+    marges = [*rivm.dimensions["Marges"], {"Key": "MOG0095", "Title": "Ondergrens 95%"},
+              {"Key": "MBG0095", "Title": "Bovengrens 95%"}]
+    table = dataclasses.replace(rivm, rows=rivm.rows + bounds, dimensions={**rivm.dimensions, "Marges": marges})
+    source = sources["rivm_health"]
+    with Mirror([table]) as m:
+        fetched = _fetch(source, m, tmp_path)
+    files = [(t.file, t.rows) for t in fetched]
+    key_maps = {t.file.table_id: t.resolution.key_map for t in fetched}
+    spec = catalog.load_area_spec()
+    args = (MeasureMatcher(list(catalog.load_measures())), {a["area_code"] for a in spec["cbs_areas"]}, NameResolver(spec))
+    live = source.live_variant()
+    obs = stage_source(live, files, *args, key_maps).observations
+    intervals = stage_intervals(live, files, "Marges", *args, key_maps)
+    good = intervals[(intervals.measure == "good_health_pct")].set_index("bound").value
+    estimate = obs[(obs.area_code == "WK091721") & (obs.year == 2020) & (obs.measure == "good_health_pct")].value.item()
+    assert estimate == 59.9  # the real RIVM point estimate, untouched by the bounds
+    assert good.to_dict() == {"MBG0095": pytest.approx(61.4), "MOG0095": pytest.approx(58.4)}
 
 
 # ---------------------------------------------------------------- HTTP faults
