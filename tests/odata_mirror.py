@@ -302,23 +302,19 @@ def parse_filter(text: str):
         pos = m.end()
     i = 0
 
-    def expr():
+    def chain(op: str, operand, combine):
         nonlocal i
-        left = term()
-        while i < len(tokens) and tokens[i].group(1) == "or":
+        left = operand()
+        while i < len(tokens) and tokens[i].group(1) == op:
             i += 1
-            right = term()
-            left = _either(left, right)
+            left = combine(left, operand())
         return left
 
+    def expr():
+        return chain("or", term, _either)
+
     def term():
-        nonlocal i
-        left = factor()
-        while i < len(tokens) and tokens[i].group(1) == "and":
-            i += 1
-            right = factor()
-            left = _both(left, right)
-        return left
+        return chain("and", factor, _both)
 
     def factor():
         nonlocal i
