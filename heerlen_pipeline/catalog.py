@@ -116,6 +116,7 @@ class Indicator:
     weight: tuple[MeasureRef, ...] = ()
     scale: float = 1.0
     series_breaks: tuple[tuple[int, str], ...] = ()  # (first year of the new definition, why)
+    max_change: float | None = None  # relative year-over-year change above which a WARN check fires
 
     def measure_refs(self) -> list[MeasureRef]:
         refs = [*self.numerator, *self.denominator, *self.weight]
@@ -138,7 +139,8 @@ def load_measures(assets_dir: Path = ASSETS_DIR) -> tuple[Measure, ...]:
         if not _NAME.match(row["measure"]):
             raise CatalogError(f"measures.csv: bad measure name {row['measure']!r}")
         aliases = tuple(a for a in row["aliases"].split("|") if a)
-        measures.append(Measure(row["measure"], row["unit"], row["label_nl"], aliases))
+        rounding = int(row["rounding"]) if row.get("rounding") else None
+        measures.append(Measure(row["measure"], row["unit"], row["label_nl"], aliases, rounding))
     return tuple(measures)
 
 
@@ -220,6 +222,7 @@ def load_indicators(assets_dir: Path = ASSETS_DIR) -> tuple[Indicator, ...]:
                 weight=_refs(d.get("weight")),
                 scale=float(d.get("scale", 1)),
                 series_breaks=tuple((int(b["year"]), str(b["note"])) for b in d.get("series_breaks", ())),
+                max_change=float(d["max_change"]) if "max_change" in d else None,
             )
             needs = {
                 "ratio": ("numerator", "denominator"),

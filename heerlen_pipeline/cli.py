@@ -40,6 +40,15 @@ def _run(args: argparse.Namespace) -> int:
     result = job.execute_in_process(instance=instance, raise_on_error=False,
                                     run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
     elapsed = time.perf_counter() - started
+    # Without the daemon no sensor runs: send the same alerts from here (the alert log keeps them unique).
+    from .alerts import AlertSink, alerts_for_run
+
+    sink = AlertSink.from_env(settings.warehouse)
+    sent = sink.send(alerts_for_run(instance, result.run_id))
+    if sent:
+        print(f"{len(sent)} alert(s) logged to {sink.log_path}"
+              + (f" and posted to the webhook ({', '.join(sorted({r['delivered'] for r in sent}))})"
+                 if sink.webhook_url else ""), file=sys.stderr)
     if not result.success:
         print(f"heerlen run FAILED after {elapsed:.1f}s (run {result.run_id}); "
               f"the published warehouse {settings.warehouse} was left as it was.", file=sys.stderr)
@@ -49,15 +58,20 @@ def _run(args: argparse.Namespace) -> int:
                 while err is not None and err.cause is not None:  # the user error, not Dagster's wrapper
                     err = err.cause
                 print(f"  step {event.step_key}: {err.message.strip() if err else event.message}", file=sys.stderr)
-        for ev in result.get_asset_check_evaluations():
-            if not ev.passed:
-                print(f"  check {ev.asset_key.to_user_string()}:{ev.check_name} failed: {ev.description}",
-                      file=sys.stderr)
+        _print_failed_checks(result)
         return 1
+    _print_failed_checks(result)  # WARN checks do not fail the run, but someone should read them
     print(f"heerlen run OK in {elapsed:.1f}s: published {settings.warehouse} "
           f"(area definition {settings.area_definition}, {'live' if settings.live else 'bundled'} sources, "
           f"run {result.run_id})")
     return 0
+
+
+def _print_failed_checks(result) -> None:
+    for ev in result.get_asset_check_evaluations():
+        if not ev.passed:
+            level = "failed" if ev.severity.value == "ERROR" else "warns"
+            print(f"  check {ev.asset_key.to_user_string()}:{ev.check_name} {level}: {ev.description}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,15 +6,18 @@ import dagster as dg
 
 from .graph import all_assets_and_checks
 from .resources import build_resources
+from .sensors import alert_sensors
 from .settings import Settings
 
 
 def make_definitions(settings: Settings | None = None) -> dg.Definitions:
+    settings = settings or Settings.from_env()
     assets, checks = all_assets_and_checks()
     return dg.Definitions(
         assets=assets,
         asset_checks=checks,
-        resources=build_resources(settings or Settings.from_env()),
+        resources=build_resources(settings),
+        sensors=alert_sensors(settings),
         # Small data: start-up dominates, so run every step in one process (and one DuckDB writer).
         executor=dg.in_process_executor,
         jobs=[dg.define_asset_job("refresh_all", selection=dg.AssetSelection.all(),

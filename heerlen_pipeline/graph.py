@@ -13,12 +13,12 @@ from tqdm import tqdm
 
 from . import __version__, catalog
 from .areas import NameResolver, areas_frame, programme_members
+from .check_assets import areas_check, source_checks, theme_checks
 from .gaps import GAPS_SQL
 from .headers import MeasureMatcher
 from .indicators import VALUE_COLUMNS, build_indicator_values
 from .live import fetch_live, live_dimensions, live_mappings, live_pages, source_version
 from .pdok import PLACEMENT_COLUMNS
-from .quality import load_suite, validate_frame
 from .raw import files_version, raw_table_name, read_source_files
 from .resources import PipelineSettings
 from .staging import SCHOOL_COLUMNS, empty_intervals, stage_intervals, stage_source
@@ -26,22 +26,10 @@ from .versions import build_stamp
 from .warehouse import publish, write_frame
 
 RETRY = dg.RetryPolicy(max_retries=2, delay=1, backoff=dg.Backoff.EXPONENTIAL)
-CHECK_COLUMNS = ["asset", "check_name", "severity", "passed", "observed", "run_id", "checked_at"]
 
 
 def _preview(df: pd.DataFrame, n: int = 10) -> dg.MetadataValue:
     return dg.MetadataValue.md(f"```\n{df.head(n).to_string(index=False)}\n```" if len(df) else "_empty_")
-
-
-def _record_checks(con, asset: str, rows: list[dict], run_id: str) -> None:
-    now = datetime.now(UTC)
-    df = pd.DataFrame([{**r, "asset": asset, "run_id": run_id, "checked_at": now} for r in rows], columns=CHECK_COLUMNS)
-    con.execute("CREATE SCHEMA IF NOT EXISTS audit")
-    con.execute("CREATE TABLE IF NOT EXISTS audit.check_results (asset VARCHAR, check_name VARCHAR, severity VARCHAR, "
-                "passed BOOLEAN, observed VARCHAR, run_id VARCHAR, checked_at TIMESTAMP WITH TIME ZONE)")
-    con.register("_checks", df)
-    con.execute("INSERT INTO audit.check_results SELECT * FROM _checks")
-    con.unregister("_checks")
 
 
 # ---------------------------------------------------------------- raw + staging, one pair per source
@@ -166,31 +154,7 @@ def build_source_assets(source: catalog.Source) -> list:
             "preview": _preview(obs),
         })
 
-    @dg.asset_check(asset=staging_key, name="gx_staging_observations", blocking=True,
-                    description="Great Expectations suite data_checks/staging_observations.json")
-    def gx_check(context: dg.AssetCheckExecutionContext, build_db: DuckDBResource):
-        with build_db.get_connection() as con:
-            df = con.execute(f"SELECT * FROM staging.obs__{source.id}").df()
-            if df.empty and not source.files:
-                return dg.AssetCheckResult(passed=True, description="live-only source: no data in a snapshot run",
-                                           metadata={"source": source.id, "expectations": 0})
-            outcomes = validate_frame(df, load_suite("staging_observations"))
-            _record_checks(con, f"staging/{source.id}",
-                           [{"check_name": f"{o.expectation}({o.column or ''})", "severity": o.severity,
-                             "passed": o.passed, "observed": o.observed} for o in outcomes], context.op_execution_context.run_id)
-        failed = [o for o in outcomes if not o.passed]
-        blocking = [o for o in failed if o.severity == "error"]
-        return dg.AssetCheckResult(
-            passed=not blocking,
-            severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
-            description=("; ".join(f"{o.expectation} on {o.column}: {o.observed}" for o in failed)
-                         or f"{len(outcomes)} expectations passed")[:2000],
-            metadata={"source": source.id, "expectations": len(outcomes), "failed": len(failed),
-                      "table": f"staging.obs__{source.id}",
-                      "files": ", ".join(f.path for f in source.files)},
-        )
-
-    return [source_asset, raw_asset, staging_asset, gx_check]
+    return [source_asset, raw_asset, staging_asset]
 
 
 @dg.asset(key=["staging", "areas"], group_name="areas", kinds={"duckdb"},
@@ -221,7 +185,7 @@ def staging_observations(build_db: DuckDBResource):
             "SELECT NULL::VARCHAR AS area_code, NULL::VARCHAR AS gemeente_code, NULL::VARCHAR AS wijk_code WHERE false"
         con.execute("CREATE OR REPLACE VIEW staging.schools AS SELECT DISTINCT ON (area_code) * "
                     f"FROM ({schools}) ORDER BY area_code, wijk_code NULLS LAST")  # the most precise placement
-        n = con.execute("SELECT count(*) FROM staging.observations").fetchone()[0]
+        n = con.execute("SELECT count(*) FROM staging.observations").fetchall()[0][0]
     return dg.MaterializeResult(metadata={"dagster/row_count": n})
 
 
@@ -246,23 +210,7 @@ def build_theme_asset(theme: str, indicators: list[catalog.Indicator]) -> list:
             "preview": _preview(df, 20),
         })
 
-    @dg.asset_check(asset=key, name="values_in_plausible_range", blocking=True,
-                    description="Every indicator value lies in the range its definition declares.")
-    def range_check(context: dg.AssetCheckExecutionContext, build_db: DuckDBResource):
-        bad = []
-        with build_db.get_connection() as con:
-            for ind in indicators:
-                lo, hi = ind.value_range
-                rows = con.execute(f"SELECT area_code, year, value FROM indicators.{theme} WHERE indicator_id = ? "
-                                   "AND value IS NOT NULL AND (value < ? OR value > ?) LIMIT 5",
-                                   [ind.id, lo, hi]).fetchall()
-                bad += [f"{ind.id} {a} {y}: {v} outside [{lo}, {hi}]" for a, y, v in rows]
-            _record_checks(con, f"indicators/{theme}", [{"check_name": "values_in_plausible_range", "severity": "error",
-                                                         "passed": not bad, "observed": "; ".join(bad)[:500]}],
-                           context.op_execution_context.run_id)
-        return dg.AssetCheckResult(passed=not bad, description="; ".join(bad) or "all values in range")
-
-    return [theme_asset, range_check]
+    return theme_asset
 
 
 INDICATORS = catalog.load_indicators()
@@ -318,7 +266,7 @@ def marts_indicator_values(settings: PipelineSettings, build_db: DuckDBResource)
                     "WHERE definition IS NULL OR definition = ? ORDER BY indicator_id, area_code, year", [definition])
         con.execute(f"CREATE OR REPLACE TABLE marts.programme_values AS SELECT definition, {cols} FROM all_values "
                     "WHERE definition IS NOT NULL ORDER BY definition, indicator_id, area_code, year")
-        n = con.execute("SELECT count(*) FROM marts.indicator_values").fetchone()[0]
+        n = con.execute("SELECT count(*) FROM marts.indicator_values").fetchall()[0][0]
         summary = con.execute("SELECT status, count(*) AS n FROM marts.indicator_values GROUP BY 1 ORDER BY 1").df()
     return dg.MaterializeResult(metadata={"dagster/row_count": n, "area_definition": definition,
                                           "status_counts": _preview(summary)})
@@ -330,7 +278,7 @@ def marts_gaps(build_db: DuckDBResource):
     with build_db.get_connection() as con:
         con.execute(GAPS_SQL)
         df = con.execute("SELECT * FROM marts.gaps WHERE gap_noord_nl IS NOT NULL ORDER BY indicator_id, year").df()
-        n = con.execute("SELECT count(*) FROM marts.gaps").fetchone()[0]
+        n = con.execute("SELECT count(*) FROM marts.gaps").fetchall()[0][0]
     return dg.MaterializeResult(metadata={"dagster/row_count": n, "preview": _preview(df, 20)})
 
 
@@ -377,16 +325,13 @@ def publish_warehouse(context: dg.AssetExecutionContext, settings: PipelineSetti
 
 def all_assets_and_checks() -> tuple[list, list]:
     assets: list = [staging_areas, staging_observations, marts_indicator_values, marts_gaps, publish_warehouse]
-    checks: list = []
+    checks: list = [areas_check]
     for source in SOURCES.values():
-        src_a, raw_a, stg_a, chk = build_source_assets(source)
-        assets += [src_a, raw_a, stg_a]
-        checks.append(chk)
+        assets += build_source_assets(source)
+        checks += source_checks(source)
     for theme in catalog.THEMES:
         inds = [i for i in INDICATORS if i.theme == theme]
         if inds:
-            a, chk = build_theme_asset(theme, inds)
-            assets.append(a)
-            checks.append(chk)
+            assets.append(build_theme_asset(theme, inds))
+            checks += theme_checks(theme, inds)
     return assets, checks
-

@@ -40,6 +40,7 @@ class Measure:
     unit: str
     label_nl: str
     aliases: tuple[str, ...]
+    rounding: int | None = None  # CBS rounds published wijk/buurt counts of this measure to a multiple of this
 
 
 class MeasureMatcher:

@@ -57,11 +57,12 @@ def check_inputs(con: duckdb.DuckDBPyConnection, ind: Indicator) -> None:
     """Fail when one measure comes from two sources for the same area and year (pin it as source.measure)."""
     for ref in ind.measure_refs():
         cond = f"measure = {_lit(ref.measure)}" + (f" AND source_id = {_lit(ref.source)}" if ref.source else "")
-        row = con.execute(
+        rows = con.execute(
             f"""SELECT area_code, year, string_agg(DISTINCT source_id, ', ') FROM staging.observations
                 WHERE {cond} GROUP BY area_code, year HAVING count(DISTINCT source_id) > 1 LIMIT 1"""
-        ).fetchone()
-        if row:
+        ).fetchall()  # fetchall: DuckDB 2 keeps a half-read result open and refuses the next statement
+        if rows:
+            row = rows[0]
             raise IndicatorInputError(
                 f"indicator {ind.id}: measure {ref.measure!r} for {row[0]} {row[1]} comes from several sources "
                 f"({row[2]}); name one as source.measure in assets/indicators/{ind.theme}.yaml"
@@ -186,8 +187,10 @@ agg AS (
            {_tables("string_agg(DISTINCT tables, ' + ')")} AS tables
     FROM scoped GROUP BY definition, target, year)
 SELECT definition, {iid} AS indicator_id, area_code, year,
-       value, num AS numerator, den AS denominator, round(coverage, 3) AS coverage,
-       CASE WHEN value IS NOT NULL THEN 'ok' ELSE 'missing' END AS status, tables AS source_table
+       CASE WHEN den IS NULL OR den >= {MIN_BASE} THEN value END AS value, num AS numerator, den AS denominator,
+       round(coverage, 3) AS coverage,
+       CASE WHEN value IS NULL THEN 'missing' WHEN den < {MIN_BASE} THEN 'suppressed' ELSE 'ok' END AS status,
+       tables AS source_table
 FROM agg
 """
 
@@ -199,4 +202,4 @@ def build_indicator_values(con: duckdb.DuckDBPyConnection, indicators: list[Indi
     selects = [indicator_sql(ind) for ind in indicators]
     body = "\nUNION ALL\n".join(f"SELECT * FROM ({s})" for s in selects)
     con.execute(f"CREATE OR REPLACE TABLE {table} AS {body}")
-    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]

@@ -15,6 +15,9 @@ import pandas as pd
 
 from .settings import DATA_CHECKS_DIR
 
+SAMPLE_COLUMNS = ["definition", "indicator_id", "area_code", "year", "measure", "value", "status", "source_file",
+                  "row_nr", "table_id"]
+
 
 @dataclass(frozen=True)
 class ExpectationOutcome:
@@ -23,6 +26,10 @@ class ExpectationOutcome:
     severity: str
     passed: bool
     observed: str
+    unexpected_index: tuple[int, ...] = ()  # row positions in the validated frame (row-level expectations)
+
+    def label(self) -> str:
+        return f"{self.expectation}({self.column or ''})"
 
 
 def load_suite(name: str, checks_dir: Path = DATA_CHECKS_DIR) -> dict:
@@ -49,7 +56,8 @@ def validate_frame(df: pd.DataFrame, suite_spec: dict) -> list[ExpectationOutcom
     suite = gx.ExpectationSuite(name=f"{suite_spec['name']}_{id(df)}")
     for e in suite_spec["expectations"]:
         suite.add_expectation_configuration(ExpectationConfiguration(**e))
-    result = batch_definition.get_batch(batch_parameters={"dataframe": df}).validate(suite)
+    frame = df.reset_index(drop=True)
+    result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(suite, result_format="COMPLETE")
     outcomes = []
     for r in result.results:
         cfg = r.expectation_config
@@ -63,5 +71,14 @@ def validate_frame(df: pd.DataFrame, suite_spec: dict) -> list[ExpectationOutcom
             severity=(cfg.meta or {}).get("severity", "error"),
             passed=bool(r.success),
             observed=str(observed)[:500],
+            unexpected_index=tuple(int(i) for i in res.get("unexpected_index_list") or () if isinstance(i, int)),
         ))
     return outcomes
+
+
+def offending_rows(df: pd.DataFrame, outcome: ExpectationOutcome, n: int | None = 5) -> pd.DataFrame:
+    """The rows an expectation rejected, with the columns that say where they came from."""
+    frame = df.reset_index(drop=True)
+    cols = [c for c in SAMPLE_COLUMNS if c in frame.columns]
+    rows = frame.iloc[list(outcome.unexpected_index)][cols]
+    return rows if n is None else rows.head(n)

@@ -133,7 +133,8 @@ def _map_headers(ctx: _Context, headers: list[str], skip: set[str]) -> dict[str,
             if ctx.source.period_columns and ctx.source.period_columns.get("measure") == m:
                 continue
             labels = ctx.matcher.measures[m].aliases
-            near = difflib.get_close_matches(squash(labels[0]), [header_key(h) for h in headers], n=3, cutoff=0.5)
+            by_key = {header_key(h): h for h in headers}
+            near = [by_key[k] for k in difflib.get_close_matches(squash(labels[0]), list(by_key), n=3, cutoff=0.5)]
             raise SchemaDriftError(
                 f"{ctx.where()}, year {ctx.file.year or '?'}: required measure {m!r} "
                 f"(e.g. {labels[0]!r}) not found among {len(headers)} columns; nearest: {near or 'none'}"

@@ -58,7 +58,7 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> dict[str, int]:
             con.execute(f"CREATE SCHEMA pub.{PUBLISHED_SCHEMA}")
             for t in tables:
                 con.execute(f"CREATE TABLE pub.{PUBLISHED_SCHEMA}.{t} AS SELECT * FROM {PUBLISHED_SCHEMA}.{t}")
-                counts[t] = con.execute(f"SELECT count(*) FROM pub.{PUBLISHED_SCHEMA}.{t}").fetchone()[0]
+                counts[t] = con.execute(f"SELECT count(*) FROM pub.{PUBLISHED_SCHEMA}.{t}").fetchall()[0][0]
                 if t in TABLE_COMMENTS:
                     comment = TABLE_COMMENTS[t].replace("'", "''")
                     con.execute(f"COMMENT ON TABLE pub.{PUBLISHED_SCHEMA}.{t} IS '{comment}'")

@@ -1,0 +1,120 @@
+"""Alerts that reach a person: a failed run, a failed check (blocking or WARN).
+
+One record per failure goes to the local alert log (JSON lines, always) and, when
+HEERLEN_ALERT_WEBHOOK_URL is set, as a JSON POST: Slack/Teams-compatible `text` plus structured fields.
+The log is also the ledger that keeps an alert from being sent twice: a failure already in it is skipped,
+whether the CLI or a Dagster sensor saw it first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+
+from .http_client import USER_AGENT
+
+ALERT_TIMEOUT = (5, 15)
+
+
+@dataclass(frozen=True)
+class Alert:
+    run_id: str
+    kind: str  # run_failed | check_failed
+    severity: str  # error | warn
+    summary: str
+    asset: str | None = None
+    check: str | None = None
+    details: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.run_id}|{self.kind}|{self.asset or ''}|{self.check or ''}"
+
+    def payload(self, webserver_url: str | None) -> dict:
+        link = f"{webserver_url.rstrip('/')}/runs/{self.run_id}" if webserver_url else None
+        what = f"check {self.asset}:{self.check}" if self.check else "run"
+        icon = ":rotating_light:" if self.severity == "error" else ":warning:"
+        text = f"{icon} heerlen-pipeline {what} {'failed' if self.severity == 'error' else 'warns'}: {self.summary}"
+        return {"text": text + (f" <{link}|run {self.run_id[:8]}>" if link else f" (run {self.run_id})"),
+                **asdict(self), "run_url": link, "key": self.key}
+
+
+class AlertSink:
+    def __init__(self, log_path: Path, webhook_url: str | None = None, webserver_url: str | None = None):
+        self.log_path = log_path
+        self.webhook_url = webhook_url
+        self.webserver_url = webserver_url
+
+    @classmethod
+    def from_env(cls, warehouse: Path) -> AlertSink:
+        env = os.environ
+        return cls(Path(env.get("HEERLEN_ALERT_LOG") or warehouse.parent / "alerts.jsonl"),
+                   env.get("HEERLEN_ALERT_WEBHOOK_URL") or None, env.get("DAGSTER_WEBSERVER_URL") or None)
+
+    def sent_keys(self) -> set[str]:
+        if not self.log_path.is_file():
+            return set()
+        keys = set()
+        for line in self.log_path.read_text(encoding="utf-8").splitlines():
+            try:
+                keys.add(json.loads(line)["key"])
+            except (ValueError, KeyError):
+                continue  # a damaged line must not stop alerting
+        return keys
+
+    def send(self, alerts: list[Alert]) -> list[dict]:
+        """Log and post every alert not sent before; returns the records written."""
+        seen = self.sent_keys()
+        records = []
+        for alert in alerts:
+            if alert.key in seen:
+                continue
+            seen.add(alert.key)
+            record = {**alert.payload(self.webserver_url), "alerted_at": datetime.now(UTC).isoformat()}
+            record["delivered"] = self._post(record) if self.webhook_url else "no webhook configured"
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.log_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            records.append(record)
+        return records
+
+    def _post(self, record: dict) -> str:
+        body = {k: v for k, v in record.items() if k != "delivered"}
+        try:
+            resp = requests.post(self.webhook_url, json=body, timeout=ALERT_TIMEOUT, headers={"User-Agent": USER_AGENT})
+        except requests.RequestException as e:
+            return f"failed: {type(e).__name__}: {e}"
+        return "ok" if resp.ok else f"failed: HTTP {resp.status_code}"
+
+
+def alerts_for_run(instance, run_id: str) -> list[Alert]:
+    """Alerts for one finished run, read from Dagster's event log (the same for the CLI and the sensors)."""
+    import dagster as dg
+
+    alerts: list[Alert] = []
+    run = instance.get_run_by_id(run_id)
+    for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        ev = record.dagster_event.event_specific_data
+        if ev.passed:
+            continue
+        severity = "error" if ev.severity == dg.AssetCheckSeverity.ERROR else "warn"
+        meta = {k: getattr(v, "value", v) for k, v in (ev.metadata or {}).items()}
+        alerts.append(Alert(run_id, "check_failed", severity, (ev.description or "check failed")[:1500],
+                            ev.asset_key.to_user_string(), ev.check_name,
+                            {k: v for k, v in meta.items() if isinstance(v, str | int | float)}))
+    if run is not None and run.status == dg.DagsterRunStatus.FAILURE:
+        causes = []
+        for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+            err = record.dagster_event.step_failure_data.error
+            while err is not None and err.cause is not None:
+                err = err.cause
+            causes.append(f"{record.dagster_event.step_key}: {err.message.strip() if err else 'failed'}")
+        summary = "; ".join(causes) or "run failed (see the run's events)"
+        alerts.append(Alert(run_id, "run_failed", "error", summary[:1500],
+                            details={"failed_steps": len(causes), "job": run.job_name}))
+    return alerts

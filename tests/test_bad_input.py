@@ -1,0 +1,148 @@
+"""Bad input from outside: a corrupted copy of the bundled snapshot (HEERLEN_SNAPSHOT_DIR) is blocked or
+warned as designed, with a clear message, the published warehouse unchanged when blocked, and an alert
+posted to a real HTTP receiver on 127.0.0.1 (plus the local alert log)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from heerlen_pipeline.alerts import Alert, AlertSink
+from heerlen_pipeline.cli import main
+
+from .webhook_receiver import WebhookReceiver
+
+KWB_2018 = "kwb/heerlen_kwb_2018.csv"
+INHABITANTS, CORPORATION_PCT = 2, 39  # columns of the 2018 export
+
+
+def _edit(snapshot: Path, name: str, change) -> None:
+    path = snapshot / name
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    rows = change(rows)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+
+def _row(rows, name):
+    return next(i for i, r in enumerate(rows) if r[0] == name)
+
+
+def _set(name, col, value):
+    def change(rows):
+        rows[_row(rows, name)][col] = value
+        return rows
+    return change
+
+
+def _duplicate(name):
+    def change(rows):
+        i = _row(rows, name)
+        return rows[: i + 1] + [list(rows[i])] + rows[i + 1:]
+    return change
+
+
+def _drop_wijk(name):
+    def change(rows):
+        i = _row(rows, name)
+        j = next(k for k in range(i + 1, len(rows)) if rows[k][0].startswith("Wijk "))
+        return rows[:i] + rows[j:]  # the wijk and its buurten
+    return change
+
+
+def _rename_header(old, new):
+    def change(rows):
+        rows[0] = [new if h == old else h for h in rows[0]]
+        return rows
+    return change
+
+
+def _truncate(snapshot: Path, name: str) -> None:
+    path = snapshot / name
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # cut mid-row, as an interrupted copy would
+
+
+CASES = {
+    # case: (corrupt, outcome, words the message must contain)
+    "negative-inhabitants": (lambda s: _edit(s, KWB_2018, _set("Wijk 12 Hoensbroek-De Dem", INHABITANTS, "-5")),
+                             "blocked", ["expect_column_values_to_be_between(value)", "WK091712", KWB_2018]),
+    "duplicated-wijk-row": (lambda s: _edit(s, KWB_2018, _duplicate("Wijk 13 Nieuw Lotbroek")),
+                            "blocked", ["WK091713", "more than once", KWB_2018]),
+    "missing-wijk": (lambda s: _edit(s, KWB_2018, _drop_wijk("Wijk 11 Mariarade")),
+                     "blocked", ["counts_reconcile_with_gemeente", "GM0917", "2018", "inhabitants"]),
+    "percentage-140": (lambda s: _edit(s, KWB_2018, _set("Wijk 21 Heerlerheide-Passart", CORPORATION_PCT, "140")),
+                       "blocked", ["expect_column_values_to_be_between(value)", "140", "WK091721"]),
+    "text-in-number": (lambda s: _edit(s, KWB_2018, _set("Wijk 22 Heksenberg", CORPORATION_PCT, "veel")),
+                       "warned", ["no_rejected_cells", "not a number: 'veel'"]),
+    "truncated-file": (lambda s: _truncate(s, "kwb/heerlen_kwb_2019.csv"),
+                       "blocked", ["counts_reconcile_with_gemeente", "2019"]),
+    "unknown-header": (lambda s: _edit(s, KWB_2018, _rename_header("Bevolking_Aantal_inwoners", "Bevolking_Aantal_bewoners")),
+                       "blocked", ["required measure 'inhabitants'", "84286NED", "Bevolking_Aantal_bewoners"]),
+}
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    with WebhookReceiver() as r:
+        yield r
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_corrupted_snapshot(case, warehouse, snapshot_copy, tmp_path, receiver, monkeypatch, capsys):
+    corrupt, outcome, words = CASES[case]
+    published = tmp_path / "warehouse" / "heerlen.duckdb"
+    published.parent.mkdir()
+    shutil.copy(warehouse, published)  # the last good warehouse
+    before = published.read_bytes()
+    corrupt(snapshot_copy)
+    log = tmp_path / "alerts.jsonl"
+    monkeypatch.setenv("HEERLEN_ALERT_WEBHOOK_URL", receiver.url)
+    monkeypatch.setenv("HEERLEN_ALERT_LOG", str(log))
+    monkeypatch.setenv("DAGSTER_WEBSERVER_URL", "http://127.0.0.1:3000")
+    receiver.received.clear()
+
+    code = main(["run", "--warehouse", str(published), "--snapshot-dir", str(snapshot_copy),
+                 "--build-dir", str(tmp_path / "build")])
+    err = capsys.readouterr().err
+
+    assert code == (1 if outcome == "blocked" else 0), err[-3000:]
+    for w in words:
+        assert w in err or any(w in a["summary"] for a in receiver.received), (w, err[-3000:])
+    if outcome == "blocked":
+        assert published.read_bytes() == before  # byte for byte the previous warehouse
+        assert any(a["kind"] == "run_failed" and a["severity"] == "error" for a in receiver.received)
+    else:
+        with duckdb.connect(str(published), read_only=True) as con:
+            rejected = con.execute("SELECT field, raw_value, reason, source_file FROM marts.rejected_rows").fetchall()
+        assert any(r[1] == "veel" and r[3] == KWB_2018 for r in rejected)
+        warn = [a for a in receiver.received if a["severity"] == "warn"]
+        assert warn and warn[0]["check"] == "no_rejected_cells" and warn[0]["asset"] == "staging/kwb"
+    alert = receiver.received[0]
+    assert alert["content_type"] == "application/json" and alert["text"].startswith((":rotating_light:", ":warning:"))
+    assert alert["run_url"].startswith("http://127.0.0.1:3000/runs/") and alert["run_id"]
+    logged = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["key"] for r in logged] == [a["key"] for a in receiver.received]  # the same records, once
+
+
+def test_an_alert_is_sent_once(tmp_path, receiver):
+    receiver.received.clear()
+    sink = AlertSink(tmp_path / "alerts.jsonl", receiver.url)
+    alert = Alert("run-1", "check_failed", "warn", "3 values jumped", "indicators/werken", "year_over_year_jumps")
+    assert len(sink.send([alert, alert])) == 1
+    assert sink.send([alert]) == []  # the CLI and a sensor both seeing the run
+    assert len(receiver.received) == 1 and receiver.received[0]["check"] == "year_over_year_jumps"
+
+
+def test_alert_log_is_written_even_when_the_webhook_is_down(tmp_path):
+    sink = AlertSink(tmp_path / "alerts.jsonl", "http://127.0.0.1:9/unreachable")
+    (record,) = sink.send([Alert("run-2", "run_failed", "error", "staging/kwb failed")])
+    assert record["delivered"].startswith("failed: ConnectionError")
+    assert json.loads((tmp_path / "alerts.jsonl").read_text())["summary"] == "staging/kwb failed"
