@@ -7,6 +7,7 @@ critical row-level expectation rejected are kept in audit.quarantined_rows with 
 """
 
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -17,6 +18,7 @@ from dagster_duckdb import DuckDBResource
 from . import catalog, checks
 from .quality import ExpectationOutcome, load_suite, offending_rows, validate_frame
 from .resources import PipelineSettings
+from .settings import Settings
 
 CHECK_COLUMNS = ["asset", "check_name", "severity", "passed", "observed", "run_id", "checked_at"]
 SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.WARN}
@@ -59,8 +61,9 @@ def _origin(con: duckdb.DuckDBPyConnection, source_ids: list[str]) -> str:
     return ", ".join(f for f, _ in rows) or "no source files"
 
 
-def suite_check(context: dg.AssetCheckExecutionContext, con: duckdb.DuckDBPyConnection, asset: str, table: str,
-                suite: str, origin: str) -> dg.AssetCheckResult:
+def suite_check(context: dg.AssetCheckExecutionContext, con: duckdb.DuckDBPyConnection, key: dg.AssetKey,
+                name: str, table: str, suite: str, origin: str) -> dg.AssetCheckResult:
+    asset = key.to_user_string()
     df = con.execute(f"SELECT * FROM {table}").df()
     outcomes = validate_frame(df, load_suite(suite))
     run_id = context.op_execution_context.run_id
@@ -78,103 +81,100 @@ def suite_check(context: dg.AssetCheckExecutionContext, con: duckdb.DuckDBPyConn
     where = f"table {table}, suite data_checks/{suite}.json, from {origin}"
     description = ("\n".join(parts) + f"\n({where})") if failed else f"{len(outcomes)} expectations passed ({where})"
     return dg.AssetCheckResult(
+        asset_key=key, check_name=name,
         passed=not failed, severity=SEVERITY["error" if errors else "warn"], description=description[:4000],
         metadata={"table": table, "suite": f"data_checks/{suite}.json", "expectations": len(outcomes),
                   "failed_error": len(errors), "failed_warn": len(failed) - len(errors), "origin": origin[:1000],
                   "quarantined_in": "audit.quarantined_rows (build database)" if errors else ""})
 
 
-def plain_check(context: dg.AssetCheckExecutionContext, con: duckdb.DuckDBPyConnection, asset: str,
+def plain_check(context: dg.AssetCheckExecutionContext, con: duckdb.DuckDBPyConnection, key: dg.AssetKey,
                 outcome: checks.CheckOutcome, origin: str) -> dg.AssetCheckResult:
-    record_checks(con, asset, [{"check_name": outcome.name, "severity": outcome.severity, "passed": outcome.passed,
+    record_checks(con, key.to_user_string(), [{"check_name": outcome.name, "severity": outcome.severity, "passed": outcome.passed,
                                 "observed": outcome.summary[:500]}], context.op_execution_context.run_id)
     return dg.AssetCheckResult(
-        passed=outcome.passed, severity=SEVERITY[outcome.severity],
+        asset_key=key, check_name=outcome.name, passed=outcome.passed, severity=SEVERITY[outcome.severity],
         description=checks.describe(outcome, f"from {origin}")[:4000],
         metadata={"failing_rows": len(outcome.sample), "severity_when_failing": outcome.severity,
                   "sample": dg.MetadataValue.md(f"```\n{outcome.sample.to_string(index=False)}\n```"
                                                 if len(outcome.sample) else "_none_")})
 
 
-def _skip_empty(con: duckdb.DuckDBPyConnection, source: catalog.Source) -> dg.AssetCheckResult | None:
-    if not source.files and con.execute(f"SELECT count(*) FROM staging.obs__{source.id}").fetchall()[0][0] == 0:
-        return dg.AssetCheckResult(passed=True, description="live-only source: no data in a snapshot run")
-    return None
+Check = Callable[[dg.AssetCheckExecutionContext, duckdb.DuckDBPyConnection, Settings], dg.AssetCheckResult]
 
 
-def source_checks(source: catalog.Source) -> list:
+def _checks_of(key: dg.AssetKey, specs: list[tuple[str, str, Check]]):
+    """One step for all checks of an asset (one Dagster step each would cost more than the checks)."""
+
+    @dg.multi_asset_check(name=f"{'__'.join(key.path)}__checks",
+                          specs=[dg.AssetCheckSpec(n, asset=key, description=d, blocking=True) for n, d, _ in specs])
+    def _run(context: dg.AssetCheckExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
+        with build_db.get_connection() as con:
+            for _name, _d, fn in specs:
+                yield fn(context, con, settings.settings)
+
+    return _run
+
+
+def source_checks(source: catalog.Source):
     key = dg.AssetKey(["staging", source.id])
-    asset = f"staging/{source.id}"
+    table = f"staging.obs__{source.id}"
+    measures = {m.name: m for m in catalog.load_measures()}
 
-    @dg.asset_check(asset=key, name="gx_staging_observations", blocking=True,
-                    description="Great Expectations suite data_checks/staging_observations.json (per expectation "
-                                "severity: error blocks, warn reports).")
-    def gx(context: dg.AssetCheckExecutionContext, build_db: DuckDBResource):
-        with build_db.get_connection() as con:
-            return _skip_empty(con, source) or suite_check(
-                context, con, asset, f"staging.obs__{source.id}", "staging_observations", _origin(con, [source.id]))
+    def empty(con) -> bool:  # a live-only source in a snapshot run
+        return not source.files and con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] == 0
 
-    @dg.asset_check(asset=key, name="counts_reconcile_with_gemeente", blocking=True,
-                    description="ERROR: the wijken add up to the published gemeente row within CBS rounding.")
-    def reconcile(context: dg.AssetCheckExecutionContext, build_db: DuckDBResource):
-        with build_db.get_connection() as con:
-            measures = {m.name: m for m in catalog.load_measures()}
-            return _skip_empty(con, source) or plain_check(
-                context, con, asset, checks.counts_reconcile_with_gemeente(con, source.id, measures),
-                _origin(con, [source.id]))
+    def guarded(name: str, fn) -> Check:
+        def check(context, con, settings):
+            if empty(con):
+                return dg.AssetCheckResult(asset_key=key, check_name=name, passed=True,
+                                           description="live-only source: no data in a snapshot run")
+            return fn(context, con, settings)
+        return check
 
-    @dg.asset_check(asset=key, name="required_measures_present", blocking=True,
-                    description="ERROR: every required measure resolved in every file or table.")
-    def required(context: dg.AssetCheckExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
-        live = settings.settings.live and source.live is not None
-        files = (source.live_variant() if live else source).files
-        with build_db.get_connection() as con:
-            return _skip_empty(con, source) or plain_check(
-                context, con, asset, checks.required_measures_present(con, source, files), _origin(con, [source.id]))
+    def files(settings: Settings):
+        return (source.live_variant() if settings.live and source.live else source).files
 
-    @dg.asset_check(asset=key, name="no_rejected_cells", blocking=True,
-                    description="WARN: every cell parsed; rejected ones are kept in rejected_rows with the reason.")
-    def rejected(context: dg.AssetCheckExecutionContext, build_db: DuckDBResource):
-        with build_db.get_connection() as con:
-            return plain_check(context, con, asset, checks.no_rejected_cells(con, source.id), _origin(con, [source.id]))
-
-    return [gx, reconcile, required, rejected]
+    return _checks_of(key, [
+        ("gx_staging_observations", "Great Expectations suite data_checks/staging_observations.json (per expectation "
+         "severity: error blocks, warn reports).",
+         guarded("gx_staging_observations", lambda ctx, con, s: suite_check(
+             ctx, con, key, "gx_staging_observations", table, "staging_observations", _origin(con, [source.id])))),
+        ("counts_reconcile_with_gemeente", "ERROR: the wijken add up to the published gemeente row within CBS rounding.",
+         guarded("counts_reconcile_with_gemeente", lambda ctx, con, s: plain_check(
+             ctx, con, key, checks.counts_reconcile_with_gemeente(con, source.id, measures), _origin(con, [source.id])))),
+        ("required_measures_present", "ERROR: every required measure resolved in every file or table.",
+         guarded("required_measures_present", lambda ctx, con, s: plain_check(
+             ctx, con, key, checks.required_measures_present(con, source, files(s)), _origin(con, [source.id])))),
+        ("no_rejected_cells", "WARN: every cell parsed; rejected ones are kept in rejected_rows with the reason.",
+         lambda ctx, con, s: plain_check(ctx, con, key, checks.no_rejected_cells(con, source.id), _origin(con, [source.id]))),
+    ])
 
 
-@dg.asset_check(asset=dg.AssetKey(["staging", "areas"]), name="gx_staging_areas", blocking=True,
-                description="Great Expectations suite data_checks/staging_areas.json.")
-def areas_check(context: dg.AssetCheckExecutionContext, build_db: DuckDBResource):
-    with build_db.get_connection() as con:
-        return suite_check(context, con, "staging/areas", "staging.areas", "staging_areas", "assets/areas/")
+def areas_checks():
+    key = dg.AssetKey(["staging", "areas"])
+    return _checks_of(key, [("gx_staging_areas", "Great Expectations suite data_checks/staging_areas.json.",
+                             lambda ctx, con, s: suite_check(ctx, con, key, "gx_staging_areas", "staging.areas",
+                                                             "staging_areas", "assets/areas/"))])
 
 
-def theme_checks(theme: str, indicators: list[catalog.Indicator]) -> list:
+def theme_checks(theme: str, indicators: list[catalog.Indicator]):
     key = dg.AssetKey(["indicators", theme])
-    asset, table = f"indicators/{theme}", f"indicators.{theme}"
-    source_ids = list(catalog.load_sources())
+    table = f"indicators.{theme}"
+    origin = f"indicators of theme {theme} (assets/indicators/{theme}.yaml)"
 
-    def run(name: str, description: str, fn):
-        @dg.asset_check(asset=key, name=name, blocking=True, description=description)
-        def _check(context: dg.AssetCheckExecutionContext, build_db: DuckDBResource):
-            with build_db.get_connection() as con:
-                return plain_check(context, con, asset, fn(con), _origin(con, source_ids))
+    def plain(fn) -> Check:
+        return lambda ctx, con, s: plain_check(ctx, con, key, fn(con), origin)
 
-        return _check
-
-    @dg.asset_check(asset=key, name="gx_indicator_values", blocking=True,
-                    description="Great Expectations suite data_checks/indicator_values.json.")
-    def gx(context: dg.AssetCheckExecutionContext, build_db: DuckDBResource):
-        with build_db.get_connection() as con:
-            return suite_check(context, con, asset, table, "indicator_values", f"indicators of theme {theme}")
-
-    return [
-        gx,
-        run("values_in_plausible_range", "ERROR: every value lies in the range its definition declares.",
-            lambda con: checks.values_in_plausible_range(con, table, indicators)),
-        run("suppression_respected", f"ERROR: no derived value rests on a base under {checks.MIN_BASE}.",
-            lambda con: checks.suppression_respected(con, table, indicators)),
-        run("year_over_year_jumps", "WARN: Noord, Zuid, Heerlen and NL move less than max_change between years.",
-            lambda con: checks.year_over_year_jumps(con, table, indicators)),
-        run("programme_wijken_complete", "WARN: every wijk of a programme area is present for every input.",
-            lambda con: checks.programme_wijken_complete(con, indicators)),
-    ]
+    return _checks_of(key, [
+        ("gx_indicator_values", "Great Expectations suite data_checks/indicator_values.json.",
+         lambda ctx, con, s: suite_check(ctx, con, key, "gx_indicator_values", table, "indicator_values", origin)),
+        ("values_in_plausible_range", "ERROR: every value lies in the range its definition declares.",
+         plain(lambda con: checks.values_in_plausible_range(con, table, indicators))),
+        ("suppression_respected", f"ERROR: no derived value rests on a base under {checks.MIN_BASE}.",
+         plain(lambda con: checks.suppression_respected(con, table, indicators))),
+        ("year_over_year_jumps", "WARN: Noord, Zuid, Heerlen and NL move less than max_change between years.",
+         plain(lambda con: checks.year_over_year_jumps(con, table, indicators))),
+        ("programme_wijken_complete", "WARN: every wijk of a programme area is present for every input.",
+         plain(lambda con: checks.programme_wijken_complete(con, indicators))),
+    ])

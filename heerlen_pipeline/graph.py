@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from . import __version__, catalog
 from .areas import NameResolver, areas_frame, programme_members
-from .check_assets import areas_check, source_checks, theme_checks
+from .check_assets import areas_checks, source_checks, theme_checks
 from .gaps import GAPS_SQL
 from .headers import MeasureMatcher
 from .indicators import VALUE_COLUMNS, build_indicator_values
@@ -325,13 +325,13 @@ def publish_warehouse(context: dg.AssetExecutionContext, settings: PipelineSetti
 
 def all_assets_and_checks() -> tuple[list, list]:
     assets: list = [staging_areas, staging_observations, marts_indicator_values, marts_gaps, publish_warehouse]
-    checks: list = [areas_check]
+    checks: list = [areas_checks()]
     for source in SOURCES.values():
         assets += build_source_assets(source)
-        checks += source_checks(source)
+        checks.append(source_checks(source))
     for theme in catalog.THEMES:
         inds = [i for i in INDICATORS if i.theme == theme]
         if inds:
             assets.append(build_theme_asset(theme, inds))
-            checks += theme_checks(theme, inds)
+            checks.append(theme_checks(theme, inds))
     return assets, checks
