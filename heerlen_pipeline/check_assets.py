@@ -54,11 +54,13 @@ def _quarantine(con: duckdb.DuckDBPyConnection, asset: str, outcome: Expectation
     con.unregister("_q")
 
 
-def _origin(con: duckdb.DuckDBPyConnection, source_ids: list[str]) -> str:
-    """Where the checked rows came from: the files or live tables (with their landed copies)."""
-    rows = con.execute("SELECT source_file, raw_table FROM raw.files WHERE list_contains(?, source_id) ORDER BY 1",
-                       [source_ids]).fetchall()
-    return ", ".join(f for f, _ in rows) or "no source files"
+def _origin(con: duckdb.DuckDBPyConnection, source_id: str) -> str:
+    """Where the checked rows came from: the files, or for live tables the URL of their first data page."""
+    rows = con.execute(f"""
+        SELECT f.source_file, any_value(p.url ORDER BY p.fetched_at) FILTER (WHERE p.entity IN ('TypedDataSet', 'file'))
+        FROM raw.files f LEFT JOIN raw.http_pages__{source_id} p ON p.table_id = f.table_id
+        WHERE f.source_id = ? GROUP BY 1 ORDER BY 1""", [source_id]).fetchall()
+    return ", ".join(f"{f} ({url})" if url else f for f, url in rows) or "no source files"
 
 
 def suite_check(context: dg.AssetCheckExecutionContext, con: duckdb.DuckDBPyConnection, key: dg.AssetKey,
@@ -139,15 +141,15 @@ def source_checks(source: catalog.Source):
         ("gx_staging_observations", "Great Expectations suite data_checks/staging_observations.json (per expectation "
          "severity: error blocks, warn reports).",
          guarded("gx_staging_observations", lambda ctx, con, s: suite_check(
-             ctx, con, key, "gx_staging_observations", table, "staging_observations", _origin(con, [source.id])))),
+             ctx, con, key, "gx_staging_observations", table, "staging_observations", _origin(con, source.id)))),
         ("counts_reconcile_with_gemeente", "ERROR: the wijken add up to the published gemeente row within CBS rounding.",
          guarded("counts_reconcile_with_gemeente", lambda ctx, con, s: plain_check(
-             ctx, con, key, checks.counts_reconcile_with_gemeente(con, source.id, measures), _origin(con, [source.id])))),
+             ctx, con, key, checks.counts_reconcile_with_gemeente(con, source.id, measures), _origin(con, source.id)))),
         ("required_measures_present", "ERROR: every required measure resolved in every file or table.",
          guarded("required_measures_present", lambda ctx, con, s: plain_check(
-             ctx, con, key, checks.required_measures_present(con, source, files(s)), _origin(con, [source.id])))),
+             ctx, con, key, checks.required_measures_present(con, source, files(s)), _origin(con, source.id)))),
         ("no_rejected_cells", "WARN: every cell parsed; rejected ones are kept in rejected_rows with the reason.",
-         lambda ctx, con, s: plain_check(ctx, con, key, checks.no_rejected_cells(con, source.id), _origin(con, [source.id]))),
+         lambda ctx, con, s: plain_check(ctx, con, key, checks.no_rejected_cells(con, source.id), _origin(con, source.id))),
     ])
 
 
