@@ -82,6 +82,7 @@ def build_source_assets(source: catalog.Source) -> list:
             con.execute("CREATE SCHEMA IF NOT EXISTS raw")
             con.execute("CREATE TABLE IF NOT EXISTS raw.files (source_id VARCHAR, table_id VARCHAR, source_file VARCHAR, "
                         "year INTEGER, sha256 VARCHAR, fetched_at VARCHAR, rows INTEGER, raw_table VARCHAR, origin VARCHAR)")
+            con.execute("ALTER TABLE raw.files ADD COLUMN IF NOT EXISTS origin VARCHAR")  # build DBs of 0.1.0
             con.execute("DELETE FROM raw.files WHERE source_id = ?", [source.id])
             for f in files:
                 write_frame(con, f"raw.{f.table_name}", f.rows.assign(_row=range(len(f.rows))))
