@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import dagster as dg
 
+from .automation import monthly_live_refresh, upstream_change_sensor
 from .graph import all_assets_and_checks
 from .resources import build_resources
 from .sensors import alert_sensors
 from .settings import Settings
 
 
-def make_definitions(settings: Settings | None = None) -> dg.Definitions:
+def make_definitions(settings: Settings | None = None, sources: dict | None = None) -> dg.Definitions:
+    """`sources` overrides the live sources the change sensor polls (tests point it at a local mirror)."""
     settings = settings or Settings.from_env()
     assets, checks = all_assets_and_checks()
+    refresh = dg.define_asset_job("refresh_all", selection=dg.AssetSelection.all(),
+                                  description="Full refresh: every source to the published warehouse.")
     return dg.Definitions(
         assets=assets,
         asset_checks=checks,
         resources=build_resources(settings),
-        sensors=alert_sensors(settings),
+        schedules=[monthly_live_refresh(refresh)],
+        sensors=[*alert_sensors(settings), upstream_change_sensor(settings, refresh, sources)],
         # Small data: start-up dominates, so run every step in one process (and one DuckDB writer).
         executor=dg.in_process_executor,
-        jobs=[dg.define_asset_job("refresh_all", selection=dg.AssetSelection.all(),
-                                  description="Full refresh: every source to the published warehouse.")],
+        jobs=[refresh],
     )
 
 

@@ -30,6 +30,73 @@ TABLE_COMMENTS = {
 }
 
 
+# One description per published column: analysts read them with `DESCRIBE`/duckdb_columns() or in DBeaver.
+_VALUE_COLUMNS = {
+    "indicator_id": "Indicator code, see marts.indicators (e.g. WRK-01)",
+    "area_code": "CBS code (NL00, GM0917, WK0917xx, BU0917xxxx) or programme area (HEERLEN-NOORD, HEERLEN-ZUID)",
+    "year": "Reference year of the value (the KWB edition, the RIVM survey year, the school year's end)",
+    "value": "Indicator value in the indicator's unit (marts.indicators.unit); NULL unless status = 'ok'",
+    "numerator": "Numerator (ratio methods) or weighted sum behind the value, in source units",
+    "denominator": "Denominator or total weight (people, households, pupils); values on a base under 100 are suppressed",
+    "coverage": "Share of the area's members (wijken or schools) whose inputs were published, 0-1",
+    "status": "ok, suppressed (withheld by the source or a base under 100) or missing (not published)",
+    "source_table": "Source table(s) behind the value, e.g. '84286NED' or '84286NED + 50090NED'",
+}
+COLUMN_COMMENTS = {
+    "areas": {"area_code": _VALUE_COLUMNS["area_code"], "area_name": "Name (CBS spelling)",
+              "level": "land, gemeente, wijk, buurt or programma",
+              "parent_code": "Containing area: gemeente of a wijk, wijk of a buurt, programme area of a wijk",
+              "definition": "cbs for CBS areas; the Heerlen-Noord definition (spoorlijn, molenberg) for programme rows"},
+    "indicators": {"indicator_id": _VALUE_COLUMNS["indicator_id"], "theme": "leren, werken, gezondheid, wonen, "
+                   "veiligheid or demografie", "name_nl": "Name (Dutch)", "name_en": "Name (English)",
+                   "definition": "How the value is computed, and from what", "unit": "Unit of value",
+                   "direction": "higher_is_better, lower_is_better or context (no normative direction)",
+                   "method": "ratio, weighted_mean, sum, school_ratio or school_sum",
+                   "source": "Attribution of the source tables (name the source when re-using the data)",
+                   "licence": "Licence of the source data", "youth_focus": "True for indicators about children "
+                   "and young people", "decimals": "Decimals the value is rounded to"},
+    "indicator_values": _VALUE_COLUMNS,
+    "programme_values": {**_VALUE_COLUMNS, "definition": "Heerlen-Noord definition (spoorlijn, molenberg)"},
+    "gaps": {"indicator_id": _VALUE_COLUMNS["indicator_id"], "year": _VALUE_COLUMNS["year"],
+             "noord": "Heerlen-Noord value", "zuid": "Heerlen-Zuid value", "heerlen": "Gemeente Heerlen value",
+             "nederland": "Nederland value", "gap_noord_nl": "noord - nederland (indicator units)",
+             "gap_noord_zuid": "noord - zuid", "gap_heerlen_nl": "heerlen - nederland",
+             "ratio_noord_nl": "noord / nederland", "ratio_noord_zuid": "noord / zuid",
+             "index_noord_nl": "Oriented index, NL = 100; above 100 is worse for Noord",
+             "baseline_year": "First year from 2018 with a Noord-NL gap", "closure_since_baseline":
+             "1 - gap / baseline gap: 0 = unchanged, 1 = closed, negative = wider",
+             "trajectory_target": "Gap on the straight line from the baseline gap to 0 in 2047",
+             "on_track": "Gap at or inside the 2047 trajectory (NULL without a direction or baseline)"},
+    "sources": {"source_id": "Source in assets/sources.yaml", "table_id": "CBS table id, or the file's table name",
+                "year": "Edition year (where a table is one year)", "source_file": "Bundled file, or catalogue/table "
+                "when fetched live", "title": "Title", "publisher": "Publisher", "licence": "Licence",
+                "attribution": "How to name the source", "fetched_at": "When the data was read or fetched",
+                "sha256": "Checksum of the file or of the landed responses", "rows": "Rows received"},
+    "check_results": {"asset": "Checked asset", "check_name": "Check, or GX expectation(column)",
+                      "severity": "error (blocks publishing) or warn (reported)", "passed": "Outcome",
+                      "observed": "What was observed (sample of offending values)", "run_id": "Dagster run",
+                      "checked_at": "When"},
+    "build_info": {"code_version": "Package version + git commit", "source_versions": "JSON: source -> version "
+                   "(Modified stamps of CBS tables, or file checksums)", "config_fingerprint": "Checksum of code, "
+                   "definitions and suites", "area_definition": "Heerlen-Noord definition of indicator_values and gaps",
+                   "source_mode": "snapshot (bundled files) or live (APIs)", "run_id": "Dagster run that built "
+                   "this file", "built_at": "When", "attribution": "Sources to name"},
+    "estimate_intervals": {"area_code": _VALUE_COLUMNS["area_code"], "year": _VALUE_COLUMNS["year"],
+                           "measure": "Measure (assets/measures.csv)", "bound": "Marges code of the bound",
+                           "value": "Bound value (%)", "status": "ok / suppressed / missing",
+                           "source_id": "Source", "table_id": "RIVM table", "bound_title": "Title of the bound"},
+    "series_breaks": {"indicator_id": _VALUE_COLUMNS["indicator_id"], "year": "First year of the new definition",
+                      "note": "What changed; do not compare across this year"},
+    "rejected_rows": {"source_id": "Source", "table_id": "Table", "source_file": "File or live table",
+                      "row_nr": "Line in the file (1 = header)", "area": "Area code of the row",
+                      "field": "Column", "raw_value": "The cell as received", "reason": "Why it was rejected"},
+}
+
+
+def _comment(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def write_frame(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> None:
     schema = table.split(".")[0]
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
@@ -60,11 +127,27 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> dict[str, int]:
                 con.execute(f"CREATE TABLE pub.{PUBLISHED_SCHEMA}.{t} AS SELECT * FROM {PUBLISHED_SCHEMA}.{t}")
                 counts[t] = con.execute(f"SELECT count(*) FROM pub.{PUBLISHED_SCHEMA}.{t}").fetchall()[0][0]
                 if t in TABLE_COMMENTS:
-                    comment = TABLE_COMMENTS[t].replace("'", "''")
-                    con.execute(f"COMMENT ON TABLE pub.{PUBLISHED_SCHEMA}.{t} IS '{comment}'")
+                    con.execute(f"COMMENT ON TABLE pub.{PUBLISHED_SCHEMA}.{t} IS {_comment(TABLE_COMMENTS[t])}")
+                for column, text in COLUMN_COMMENTS.get(t, {}).items():
+                    con.execute(f"COMMENT ON COLUMN pub.{PUBLISHED_SCHEMA}.{t}.{column} IS {_comment(text)}")
         finally:
             con.execute("DETACH pub")
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+    export_parquet(con, tables, target.parent / "parquet")
     return counts
+
+
+def export_parquet(con: duckdb.DuckDBPyConnection, tables: list[str], directory: Path) -> None:
+    """Every published table also as <directory>/<table>.parquet, for tools that cannot read DuckDB (R, Power
+    BI, Excel). Each file is written aside and renamed into place, so a reader never sees half a file."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for t in tables:
+        final = directory / f"{t}.parquet"
+        tmp = directory / f".{t}.{uuid.uuid4().hex[:8]}.tmp"
+        try:
+            con.execute(f"COPY {PUBLISHED_SCHEMA}.{t} TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
+            os.replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)

@@ -131,3 +131,23 @@ def test_published_file_opens_read_only_and_is_not_the_build_db(warehouse):
     schemas = {r[0] for r in con.execute("SELECT DISTINCT schema_name FROM duckdb_tables()").fetchall()}
     con.close()
     assert schemas == {"marts"}
+
+
+def test_every_published_table_and_column_is_described(wh):
+    missing = wh.execute("SELECT table_name || '.' || column_name FROM duckdb_columns() WHERE schema_name = 'marts' "
+                         "AND coalesce(comment, '') = ''").fetchall()
+    assert missing == []
+    assert wh.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND coalesce(comment, '') = ''"
+                      ).fetchall()[0][0] == 0
+
+
+def test_every_published_table_is_also_parquet(warehouse, wh):
+    tables = [r[0] for r in wh.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()]
+    for t in tables:
+        path = warehouse.parent / "parquet" / f"{t}.parquet"
+        rows = duckdb.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0][0]
+        assert rows == wh.execute(f"SELECT count(*) FROM marts.{t}").fetchall()[0][0], t
+    noord = duckdb.execute(f"SELECT value FROM read_parquet('{warehouse.parent / 'parquet' / 'indicator_values.parquet'}') "
+                           "WHERE indicator_id = 'WRK-01' AND area_code = 'HEERLEN-NOORD' AND year = 2018").fetchall()
+    assert noord == [(62.0,)]
+    assert not list((warehouse.parent / "parquet").glob(".*.tmp"))

@@ -1,0 +1,51 @@
+"""The monthly schedule and the upstream-change sensor, with Dagster's sensor test utilities and the local
+CBS/DUO mirror: a changed Modified stamp requests a refresh of exactly that source and what depends on it."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from heerlen_pipeline import catalog
+from heerlen_pipeline.automation import LIVE_RUN_CONFIG
+from heerlen_pipeline.definitions import make_definitions
+from heerlen_pipeline.settings import Settings
+
+from .odata_mirror import Mirror, bundled_tables, duo_fixture, mirror_assets
+
+
+def test_schedule_is_running_and_refreshes_live():
+    defs = make_definitions()
+    schedule = defs.resolve_schedule_def("refresh_live_monthly")
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert schedule.cron_schedule == "0 6 3 * *" and schedule.execution_timezone == "Europe/Amsterdam"
+    for name in ("cbs_modified_stamps", "alert_on_run_failure", "alert_on_check_warnings"):
+        assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_changed_stamp_requests_only_that_source_and_downstream(tmp_path):
+    sources = catalog.load_sources(mirror_assets(tmp_path / "assets"))
+    with Mirror(bundled_tables(), duo=duo_fixture()) as m, dg.instance_for_test() as instance:
+        env = m.env()
+        settings = Settings.from_env(warehouse=tmp_path / "w.duckdb", landing_dir=tmp_path / "landing",
+                                     **{k.removeprefix("HEERLEN_").lower(): v for k, v in env.items()})
+        defs = make_definitions(settings, sources)
+        sensor = defs.resolve_sensor_def("cbs_modified_stamps")
+        repo = defs.get_repository_def()
+
+        def evaluate(cursor):
+            context = dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=repo)
+            return sensor(context), context.cursor
+
+        first, cursor = evaluate(None)
+        assert isinstance(first, dg.SkipReason) and "recorded" in first.skip_message
+        unchanged, cursor = evaluate(cursor)
+        assert isinstance(unchanged, dg.SkipReason) and "no table changed" in unchanged.skip_message
+        assert not m.requests_to("TypedDataSet")  # polling reads stamps only
+
+        m.tables[("opendata", "84286NED")].modified = "2026-11-01T02:00:00"  # KWB 2018 re-published
+        request, _ = evaluate(cursor)
+    assert isinstance(request, dg.RunRequest) and request.run_config == LIVE_RUN_CONFIG
+    keys = {k.to_user_string() for k in request.asset_selection}
+    assert {"raw/kwb", "staging/kwb", "staging/observations", "indicators/werken", "publish/warehouse"} <= keys
+    assert not keys & {"raw/rivm_health", "staging/rivm_health", "raw/politie_nl", "raw/duo_school_advice"}
+    assert request.tags["heerlen/changed_sources"] == "kwb"
