@@ -1,6 +1,7 @@
 """Bad input from outside: a corrupted copy of the bundled snapshot (HEERLEN_SNAPSHOT_DIR) is blocked or
 warned as designed, with a clear message, the published warehouse unchanged when blocked, and an alert
-posted to a real HTTP receiver on 127.0.0.1 (plus the local alert log)."""
+posted to a real HTTP receiver on 127.0.0.1 (plus the local alert log). For one blocked and one warned case
+the Dagster alert sensors are driven on the same recorded run and must post the same alerts, once."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import json
 import shutil
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
 from heerlen_pipeline.alerts import Alert, AlertSink
 from heerlen_pipeline.cli import main
+from heerlen_pipeline.definitions import make_definitions
 
 from .webhook_receiver import WebhookReceiver
 
@@ -95,6 +98,11 @@ def receiver():
         yield r
 
 
+# The sensor that must alert on each outcome when the daemon runs (the CLI alerts by itself).
+SENSOR_FOR = {"blocked": ("alert_on_run_failure", dg.DagsterEventType.RUN_FAILURE),
+              "warned": ("alert_on_check_warnings", dg.DagsterEventType.RUN_SUCCESS)}
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_corrupted_snapshot(case, warehouse, snapshot_copy, tmp_path, receiver, monkeypatch, capsys):
     corrupt, outcome, words = CASES[case]
@@ -107,6 +115,8 @@ def test_corrupted_snapshot(case, warehouse, snapshot_copy, tmp_path, receiver, 
     monkeypatch.setenv("HEERLEN_ALERT_WEBHOOK_URL", receiver.url)
     monkeypatch.setenv("HEERLEN_ALERT_LOG", str(log))
     monkeypatch.setenv("DAGSTER_WEBSERVER_URL", "http://127.0.0.1:3000")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))  # keep the run for the sensor below
+    (tmp_path / "dagster_home").mkdir()
     receiver.received.clear()
 
     code = main(["run", "--warehouse", str(published), "--snapshot-dir", str(snapshot_copy),
@@ -130,6 +140,26 @@ def test_corrupted_snapshot(case, warehouse, snapshot_copy, tmp_path, receiver, 
     assert alert["run_url"].startswith("http://127.0.0.1:3000/runs/") and alert["run_id"]
     logged = [json.loads(line) for line in log.read_text().splitlines()]
     assert [r["key"] for r in logged] == [a["key"] for a in receiver.received]  # the same records, once
+    if case in ("negative-inhabitants", "text-in-number"):
+        _sensor_alerts_the_same_run_once(outcome, receiver, tmp_path, monkeypatch)
+
+
+def _sensor_alerts_the_same_run_once(outcome, receiver, tmp_path, monkeypatch):
+    """Under `dagster dev` the sensors send these alerts; Dagster's sensor test context drives them here."""
+    name, event_type = SENSOR_FOR[outcome]
+    cli_alerts = list(receiver.received)
+    receiver.received.clear()
+    monkeypatch.setenv("HEERLEN_ALERT_LOG", str(tmp_path / "sensor_alerts.jsonl"))  # as if the CLI had not run
+    instance = dg.DagsterInstance.get()
+    (run,) = instance.get_runs()
+    (record,) = instance.all_logs(run.run_id, of_type=event_type)
+    sensor = make_definitions().resolve_sensor_def(name)
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    context = dg.build_run_status_sensor_context(sensor_name=name, dagster_event=record.dagster_event,
+                                                 dagster_instance=instance, dagster_run=run)
+    for _ in range(2):  # evaluated twice, posted once
+        sensor(context.for_run_failure() if outcome == "blocked" else context)
+    assert [a["key"] for a in receiver.received] == [a["key"] for a in cli_alerts]
 
 
 def test_an_alert_is_sent_once(tmp_path, receiver):
