@@ -20,6 +20,7 @@ from .indicators import VALUE_COLUMNS, build_indicator_values
 from .live import fetch_live, live_dimensions, live_mappings, live_pages, source_version
 from .pdok import PLACEMENT_COLUMNS
 from .raw import files_version, raw_table_name, read_source_files
+from .report import report_asset
 from .resources import PipelineSettings
 from .staging import SCHOOL_COLUMNS, empty_intervals, stage_intervals, stage_source
 from .versions import build_stamp
@@ -223,19 +224,17 @@ THEME_KEYS = [dg.AssetKey(["indicators", t]) for t in catalog.THEMES if any(i.th
 def _indicator_catalogue(published: dict[str, set[str]]) -> pd.DataFrame:
     """marts.indicators; `published` maps each source to the measures it actually delivered."""
 
-    def sources_of(ind: catalog.Indicator, delivered: dict[str, set[str]]) -> list[str]:
-        found: set[str] = set()
-        for ref in ind.measure_refs():
-            found |= {ref.source} if ref.source else {s for s, ms in delivered.items() if ref.measure in ms}
-        return sorted(found)
-
     declared = {sid: set(s.required_measures) for sid, s in SOURCES.items()}
 
     def attribution(ind: catalog.Indicator) -> str:
-        if found := sources_of(ind, published):
-            return "; ".join(SOURCES[s].attribution for s in found)
-        # Nothing delivered in this build (a live-only source in a snapshot run): name where it would come from.
-        return "; ".join(SOURCES[s].attribution for s in sources_of(ind, declared)) + " (geen gegevens in deze build)"
+        found, absent = set(), set()
+        for ref in ind.measure_refs():
+            delivered = {ref.source} if ref.source else {s for s, ms in published.items() if ref.measure in ms}
+            # Not delivered in this build (a live-only source in a snapshot run): name where it would come from.
+            found |= delivered
+            absent |= set() if delivered else {s for s, ms in declared.items() if ref.measure in ms}
+        text = "; ".join(SOURCES[s].attribution for s in sorted(found | absent))
+        return text + (" (niet alle bronnen in deze build)" if absent else "")
 
     return pd.DataFrame([{
         "indicator_id": i.id, "theme": i.theme, "name_nl": i.name_nl, "name_en": i.name_en,
@@ -300,7 +299,8 @@ def publish_warehouse(context: dg.AssetExecutionContext, settings: PipelineSetti
         con.execute("""CREATE OR REPLACE TABLE marts.sources AS
             SELECT f.source_id, f.table_id, f.year, f.source_file, NULL::VARCHAR AS title, NULL::VARCHAR AS publisher,
                    NULL::VARCHAR AS licence, NULL::VARCHAR AS attribution, f.fetched_at, f.sha256, f.rows
-            FROM raw.files f ORDER BY source_id, source_file""")
+            FROM raw.files f WHERE list_contains(?, f.source_id)  -- a build DB may remember retired sources
+            ORDER BY source_id, source_file""", [list(SOURCES)])
         for sid, src in SOURCES.items():
             con.execute("UPDATE marts.sources SET title = ?, publisher = ?, licence = ?, attribution = ? WHERE source_id = ?",
                         [src.title, src.publisher, src.licence, src.attribution, sid])
@@ -335,4 +335,5 @@ def all_assets_and_checks() -> tuple[list, list]:
         if inds:
             assets.append(build_theme_asset(theme, inds))
             checks.append(theme_checks(theme, inds))
+    assets.append(report_asset())
     return assets, checks
