@@ -50,8 +50,11 @@ def _run(args: argparse.Namespace) -> int:
               + (f" and posted to the webhook ({', '.join(sorted({r['delivered'] for r in sent}))})"
                  if sink.webhook_url else ""), file=sys.stderr)
     if not result.success:
-        print(f"heerlen run FAILED after {elapsed:.1f}s (run {result.run_id}); "
-              f"the published warehouse {settings.warehouse} was left as it was.", file=sys.stderr)
+        published = any(e.asset_key == dg.AssetKey(["publish", "warehouse"])
+                        for e in result.get_asset_materialization_events())
+        state = ("the warehouse itself was published; a step after it failed" if published
+                 else f"the published warehouse {settings.warehouse} was left as it was")
+        print(f"heerlen run FAILED after {elapsed:.1f}s (run {result.run_id}); {state}.", file=sys.stderr)
         for event in result.all_events:
             if event.is_step_failure:
                 err = event.step_failure_data.error
@@ -64,6 +67,37 @@ def _run(args: argparse.Namespace) -> int:
     print(f"heerlen run OK in {elapsed:.1f}s: published {settings.warehouse} "
           f"(area definition {settings.area_definition}, {'live' if settings.live else 'bundled'} sources, "
           f"run {result.run_id})")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    warehouse = Settings.from_env(warehouse=args.warehouse).warehouse
+    try:
+        result = write_report(warehouse, args.output)
+    except FileNotFoundError as e:
+        print(f"heerlen report: {e}", file=sys.stderr)
+        return 1
+    print(f"heerlen report: wrote {result.path} ({result.indicators} indicators, {result.bytes / 1e6:.1f} MB) "
+          f"in {result.seconds:.2f}s from {warehouse}")
+    return 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from .query import QueryRefused, run_query
+
+    warehouse = Settings.from_env(warehouse=args.warehouse).warehouse
+    try:
+        run_query(warehouse, args.sql, args.format)
+    except QueryRefused as e:
+        print(f"heerlen query: {e}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, duckdb.Error) as e:
+        print(f"heerlen query: {e}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -89,9 +123,20 @@ def main(argv: list[str] | None = None) -> int:
                      help="live, but only from the landed responses (no network) [HEERLEN_REPLAY]")
     run.add_argument("--force", action="store_true", help="rebuild even when nothing changed upstream")
     run.add_argument("-v", "--verbose", action="store_true", help="show Dagster's debug events")
+    report = sub.add_parser("report", help="write the routekaart report (one self-contained HTML page) from the warehouse")
+    report.add_argument("--warehouse", help="published DuckDB file [HEERLEN_WAREHOUSE, warehouse/heerlen.duckdb]")
+    report.add_argument("--output", help="HTML file to write [<warehouse dir>/report/index.html]")
+    query = sub.add_parser("query", help="run read-only SQL on the published warehouse and print the result")
+    query.add_argument("sql", help="SELECT / WITH / DESCRIBE / SHOW / EXPLAIN; anything that writes is refused")
+    query.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format (table)")
+    query.add_argument("--warehouse", help="published DuckDB file [HEERLEN_WAREHOUSE, warehouse/heerlen.duckdb]")
     args = parser.parse_args(argv)
     if args.command == "run":
         return _run(args)
+    if args.command == "report":
+        return _report(args)
+    if args.command == "query":
+        return _query(args)
     return 2
 
 

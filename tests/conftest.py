@@ -11,11 +11,12 @@ import pytest
 from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
 
 
-def run_pipeline(tmp: Path, snapshot: Path = BUNDLED_SNAPSHOT_DIR, area_definition: str = "spoorlijn") -> int:
+def run_pipeline(tmp: Path, snapshot: Path = BUNDLED_SNAPSHOT_DIR, area_definition: str = "spoorlijn",
+                 force: bool = False) -> int:
     from heerlen_pipeline.cli import main
 
     return main(["run", "--warehouse", str(tmp / "warehouse" / "heerlen.duckdb"), "--snapshot-dir", str(snapshot),
-                 "--build-dir", str(tmp / "build"), "--area-definition", area_definition])
+                 "--build-dir", str(tmp / "build"), "--area-definition", area_definition, *(["--force"] if force else [])])
 
 
 @pytest.fixture(scope="session")
