@@ -18,7 +18,8 @@ import duckdb
 import pytest
 
 from heerlen_pipeline.cli import main
-from heerlen_pipeline.report import Assessment, assess, default_output, write_report
+from heerlen_pipeline.report import default_output, write_report
+from heerlen_pipeline.report_data import Assessment, assess
 from heerlen_pipeline.report_svg import nl_number
 
 AREAS = ("HEERLEN-NOORD", "HEERLEN-ZUID", "GM0917", "NL00")
