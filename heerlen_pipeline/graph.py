@@ -4,7 +4,7 @@
 import subprocess
 import sys
 import warnings
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pandas as pd
@@ -193,11 +193,15 @@ def staging_observations(build_db: DuckDBResource):
 
 # ---------------------------------------------------------------- indicators per theme
 
-def build_theme_asset(theme: str, indicators: list[catalog.Indicator]) -> list:
+# The live refresh is monthly: a theme not rebuilt for 40 days is overdue, after 100 days it is stale.
+INDICATOR_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(days=100), warn_window=timedelta(days=40))
+
+
+def build_theme_asset(theme: str, indicators: list[catalog.Indicator]):
     key = dg.AssetKey(["indicators", theme])
 
     @dg.asset(key=key, deps=[dg.AssetKey(["staging", "observations"]), dg.AssetKey(["staging", "areas"])],
-              group_name=theme, kinds={"duckdb"},
+              group_name=theme, kinds={"duckdb"}, freshness_policy=INDICATOR_FRESHNESS,
               description=f"Indicators of theme {theme}: " + ", ".join(i.id for i in indicators))
     def theme_asset(build_db: DuckDBResource):
         with build_db.get_connection() as con:

@@ -24,6 +24,9 @@ def test_definitions_load_grouped_by_theme():
     groups = {graph.get(dg.AssetKey(["indicators", t])).group_name for t in
               ("leren", "werken", "gezondheid", "wonen", "veiligheid", "demografie")}
     assert groups == {"leren", "werken", "gezondheid", "wonen", "veiligheid", "demografie"}
+    # The UI shows a theme as overdue 40 days after its last build (the live refresh is monthly).
+    policy = graph.get(dg.AssetKey(["indicators", "werken"])).freshness_policy
+    assert (policy.warn_window.to_timedelta().days, policy.fail_window.to_timedelta().days) == (40, 100)
     assert len(graph.asset_check_keys) >= 6 + 6  # a suite per source, a range check per theme
 
 
