@@ -15,15 +15,16 @@ from . import catalog
 from .http_client import HttpClient
 from .live import source_version
 from .odata import ODataClient
+from .resources import LIVE_TAG
 from .settings import Settings
 
-LIVE_RUN_CONFIG = {"resources": {"settings": {"config": {"live": True}}}}
+LIVE_TAGS = {LIVE_TAG: "true"}  # run config cannot override one field of a configured resource; a tag can
 
 
 def monthly_live_refresh(job) -> dg.ScheduleDefinition:
     return dg.ScheduleDefinition(
         name="refresh_live_monthly", job=job, cron_schedule="0 6 3 * *", execution_timezone="Europe/Amsterdam",
-        run_config=LIVE_RUN_CONFIG, default_status=dg.DefaultScheduleStatus.RUNNING,
+        tags=LIVE_TAGS, default_status=dg.DefaultScheduleStatus.RUNNING,
         description="Live refresh on the 3rd of every month (police figures are monthly, the rest yearly); "
                     "tables whose Modified stamp did not change are read from the landing, not downloaded.")
 
@@ -49,7 +50,7 @@ def upstream_change_sensor(settings: Settings, job, sources: dict[str, catalog.S
         raw = [dg.AssetKey(["raw", sid]) for sid in changed]
         selection = dg.AssetSelection.assets(*raw).downstream().resolve(context.repository_def.asset_graph)
         run_key = hashlib.sha256(json.dumps({sid: current[sid] for sid in changed}).encode()).hexdigest()[:16]
-        return dg.RunRequest(run_key=run_key, run_config=LIVE_RUN_CONFIG, asset_selection=sorted(selection),
-                             tags={"heerlen/changed_sources": ",".join(changed)})
+        return dg.RunRequest(run_key=run_key, asset_selection=sorted(selection),
+                             tags={**LIVE_TAGS, "heerlen/changed_sources": ",".join(changed)})
 
     return sensor

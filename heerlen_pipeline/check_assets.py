@@ -113,7 +113,7 @@ def _checks_of(key: dg.AssetKey, specs: list[tuple[str, str, Check]]):
     def _run(context: dg.AssetCheckExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
         with build_db.get_connection() as con:
             for _name, _d, fn in specs:
-                yield fn(context, con, settings.settings)
+                yield fn(context, con, settings.for_run(context.op_execution_context.run.tags))
 
     return _run
 

@@ -67,7 +67,7 @@ def build_source_assets(source: catalog.Source) -> list:
     @dg.asset(key=raw_key, deps=[source_key], group_name=group, kinds={"duckdb"}, retry_policy=RETRY,
               description=f"{source.title} ({source.publisher}): rows exactly as received (file or OData pages).")
     def raw_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
-        s = settings.settings
+        s = settings.for_run(context.run.tags)
         live = s.live and source.live is not None
         schools = None
         if live:
@@ -116,7 +116,7 @@ def build_source_assets(source: catalog.Source) -> list:
         matcher = MeasureMatcher(list(catalog.load_measures()))
         spec = catalog.load_area_spec()
         scope = {a["area_code"] for a in spec["cbs_areas"]}
-        live = settings.settings.live and source.live is not None
+        live = settings.for_run(context.run.tags).live and source.live is not None
         src = source.live_variant() if live else source
         with build_db.get_connection() as con:
             files = [(f, con.execute(f"SELECT * EXCLUDE (_row) FROM raw.{raw_table_name(source.id, f.path)} ORDER BY _row").df())
@@ -298,7 +298,7 @@ def _code_version() -> str:
 @dg.asset(key=["publish", "warehouse"], deps=[dg.AssetKey(["marts", "gaps"])], group_name="marts",
           kinds={"duckdb"}, description="Writes the analyst warehouse privately and swaps it in atomically.")
 def publish_warehouse(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
-    s = settings.settings
+    s = settings.for_run(context.run.tags)
     with build_db.get_connection() as con:
         con.execute("""CREATE OR REPLACE TABLE marts.sources AS
             SELECT f.source_id, f.table_id, f.year, f.source_file, NULL::VARCHAR AS title, NULL::VARCHAR AS publisher,

@@ -1,10 +1,15 @@
 """Dagster resources: run settings and the private build database."""
 
 
+from collections.abc import Mapping
+from dataclasses import replace
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from .settings import Settings
+
+LIVE_TAG = "heerlen/live"
 
 
 class PipelineSettings(dg.ConfigurableResource):
@@ -32,6 +37,12 @@ class PipelineSettings(dg.ConfigurableResource):
     @property
     def settings(self) -> Settings:
         return Settings.from_dict({name: getattr(self, name) for name in Settings.__dataclass_fields__})
+
+    def for_run(self, tags: Mapping[str, str]) -> Settings:
+        """The settings of one run: a run tagged heerlen/live=true (the schedule, the change sensor, or a
+        launch from the UI) fetches live even when the code location's default is the bundled snapshot."""
+        s = self.settings
+        return replace(s, live=True) if tags.get(LIVE_TAG, "").lower() == "true" else s
 
 
 def build_resources(s: Settings) -> dict[str, dg.ConfigurableResource]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dagster as dg
 
 from heerlen_pipeline import catalog
-from heerlen_pipeline.automation import LIVE_RUN_CONFIG
+from heerlen_pipeline.automation import LIVE_TAGS
 from heerlen_pipeline.definitions import make_definitions
 from heerlen_pipeline.settings import Settings
 
@@ -18,6 +18,11 @@ def test_schedule_is_running_and_refreshes_live():
     schedule = defs.resolve_schedule_def("refresh_live_monthly")
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     assert schedule.cron_schedule == "0 6 3 * *" and schedule.execution_timezone == "Europe/Amsterdam"
+    # Live by tag: the run config stays valid (a partial config of a configured resource would not be).
+    job = defs.resolve_job_def("refresh_all")
+    assert schedule.tags == LIVE_TAGS and dg.validate_run_config(job, {})
+    (run,) = schedule.evaluate_tick(dg.build_schedule_context()).run_requests
+    assert run.tags["heerlen/live"] == "true"
     for name in ("cbs_modified_stamps", "alert_on_run_failure", "alert_on_check_warnings"):
         assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
 
@@ -44,8 +49,16 @@ def test_changed_stamp_requests_only_that_source_and_downstream(tmp_path):
 
         m.tables[("opendata", "84286NED")].modified = "2026-11-01T02:00:00"  # KWB 2018 re-published
         request, _ = evaluate(cursor)
-    assert isinstance(request, dg.RunRequest) and request.run_config == LIVE_RUN_CONFIG
+    assert isinstance(request, dg.RunRequest) and request.tags["heerlen/live"] == "true" and not request.run_config
     keys = {k.to_user_string() for k in request.asset_selection}
     assert {"raw/kwb", "staging/kwb", "staging/observations", "indicators/werken", "publish/warehouse"} <= keys
     assert not keys & {"raw/rivm_health", "staging/rivm_health", "raw/politie_nl", "raw/duo_school_advice"}
     assert request.tags["heerlen/changed_sources"] == "kwb"
+
+
+def test_a_live_tag_makes_one_run_live():
+    from heerlen_pipeline.resources import PipelineSettings
+
+    resource = PipelineSettings.from_settings(Settings.from_env())
+    assert not resource.for_run({}).live
+    assert resource.for_run(LIVE_TAGS).live and resource.for_run(LIVE_TAGS).warehouse == resource.settings.warehouse
