@@ -24,20 +24,20 @@ ENCODINGS = ("utf-8-sig", "cp1252")  # DUO switched encodings over the years
 
 def fetch_file(name: str, url: str, http: HttpClient | None, landing: Landing) -> tuple[LandedFetch, bool]:
     """(landed copy, downloaded now). http=None replays the newest landed copy."""
-    sig = hashlib.sha256(name.encode()).hexdigest()[:12]
+    table, sig = _landing_key(name)
     if http is None:
-        fetch = landing.find("duo", _table(name), sig)
+        fetch = landing.find("duo", table, sig)
         if fetch is None:
             raise FileNotFoundError(f"{name}: nothing landed under {landing.root} to replay; run once with network")
         return fetch, False
     stamp = http.version_stamp(url)
-    if stamp is not None and (fetch := landing.find("duo", _table(name), sig, stamp)) is not None:
+    if stamp is not None and (fetch := landing.find("duo", table, sig, stamp)) is not None:
         return fetch, False
     resp = http.get(url)
     stamp = stamp or "sha256:" + hashlib.sha256(resp.body).hexdigest()[:16]
-    if (fetch := landing.find("duo", _table(name), sig, stamp)) is not None:
+    if (fetch := landing.find("duo", table, sig, stamp)) is not None:
         return fetch, False  # no validator upstream, but the same bytes as last time
-    fetch = landing.begin("duo", _table(name), sig, stamp, query={"url": url})
+    fetch = landing.begin("duo", table, sig, stamp, query={"url": url})
     fetch.add("file", resp)
     fetch.complete()
     return fetch, True
@@ -47,12 +47,13 @@ def file_stamp(name: str, url: str, http: HttpClient | None, landing: Landing) -
     """The file's version upstream (ETag/Last-Modified), or of its newest landed copy when replaying."""
     if http is not None:
         return http.version_stamp(url) or "unknown"
-    fetch = landing.find("duo", _table(name), hashlib.sha256(name.encode()).hexdigest()[:12])
+    fetch = landing.find("duo", *_landing_key(name))
     return fetch.manifest["modified"] if fetch else "not landed"
 
 
-def _table(name: str) -> str:
-    return name.rsplit("/", 1)[-1].removesuffix(".csv")
+def _landing_key(name: str) -> tuple[str, str]:
+    """(table, signature) under which a DUO file is landed: its file name, and a digest of its path."""
+    return name.rsplit("/", 1)[-1].removesuffix(".csv"), hashlib.sha256(name.encode()).hexdigest()[:12]
 
 
 def file_frame(fetch: LandedFetch, delimiter: str) -> pd.DataFrame:

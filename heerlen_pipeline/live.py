@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pandas as pd
 
@@ -50,6 +51,12 @@ class LiveTable:
         return RawFile(source_id, self.file, self.fetch.dir, self.sha256, self.fetch.manifest["completed_at"], self.rows)
 
 
+@lru_cache(maxsize=1)
+def _measures_digest() -> str:
+    """The measure list shapes every $select: read once per process, not once per table."""
+    return hashlib.sha256((ASSETS_DIR / "measures.csv").read_bytes()).hexdigest()
+
+
 def query_signature(source: Source, table: SourceFile) -> str:
     """Identifies what is asked of a table: a different filter or measure list is a different landing."""
     live = source.live
@@ -57,7 +64,7 @@ def query_signature(source: Source, table: SourceFile) -> str:
     spec = {"geo": live.geo, "dimensions": live.dimensions, "required": source.file_required(table), "v": 1,
             "intervals": live.intervals,
             "rename": live.rename,
-            "measures": hashlib.sha256((ASSETS_DIR / "measures.csv").read_bytes()).hexdigest()}
+            "measures": _measures_digest()}
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=list).encode()).hexdigest()[:12]
 
 
