@@ -87,8 +87,8 @@ class AlertSink:
         body = {k: v for k, v in record.items() if k != "delivered"}
         try:
             resp = requests.post(self.webhook_url, json=body, timeout=ALERT_TIMEOUT, headers={"User-Agent": USER_AGENT})
-        except requests.RequestException as e:
-            return f"failed: {type(e).__name__}: {e}"
+        except requests.RequestException as e:  # its text holds the URL, and a webhook URL holds a token
+            return f"failed: {type(e).__name__} (webhook URL not shown: it holds a secret)"
         return "ok" if resp.ok else f"failed: HTTP {resp.status_code}"
 
 
