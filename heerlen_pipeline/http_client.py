@@ -5,6 +5,10 @@ and the retryable statuses 429/5xx, honouring Retry-After with exponential backo
 that breaks off half-way (connection reset, incomplete read) is fetched again here, because requests
 streams bodies outside urllib3's retry loop. Everything else is permanent and raises `HttpError` naming
 the URL and the status.
+
+Redirects are followed only to the host that was asked (http -> https on that host is fine): a redirect
+to any other host is refused before a request is made to it. A password in a URL's userinfo is shown as
+`***` in every URL this module hands out (responses, errors), so it never reaches logs or the landing.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -24,6 +29,7 @@ from . import __version__
 
 USER_AGENT = f"heerlen-pipeline/{__version__} (+https://github.com/heerlen-pipeline; open-data refresh)"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+MAX_REDIRECTS = 5
 
 
 class HttpError(RuntimeError):
@@ -73,6 +79,26 @@ class Response:
         return doc
 
 
+def redact(url: str) -> str:
+    """The URL with the password of its userinfo (user:password@host) replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def same_host(origin: str, target: str) -> bool:
+    """May a request for `origin` be sent on to `target`? Same host and port; http -> https is fine."""
+    a, b = urlsplit(origin), urlsplit(target)
+    if b.scheme not in ("http", "https") or (a.hostname or "").lower() != (b.hostname or "").lower():
+        return False
+    default = {"http": 80, "https": 443}
+    if a.scheme == b.scheme:
+        return (a.port or default[a.scheme]) == (b.port or default[b.scheme])
+    return a.scheme == "http" and b.scheme == "https" and a.port is None and b.port is None
+
+
 def _snippet(text: str, n: int = 160) -> str:
     return repr(" ".join(text.split())[:n])
 
@@ -87,53 +113,65 @@ class HttpClient:
     def get(self, url: str, params: dict[str, str] | None = None) -> Response:
         cfg = self.config
         for attempt in range(1, cfg.retries + 2):
-            try:
-                resp = self.session.get(url, params=params, timeout=(cfg.connect_timeout, cfg.read_timeout), stream=True)
-            except requests.RequestException as e:  # urllib3 has already retried these
-                raise HttpError(f"GET {url}: {_reason(e)} (after {cfg.retries} retries)") from None
-            self.requests += 1
+            resp = self._send("GET", url, params)
             with resp:
                 if resp.status_code >= 400:
                     retried = " after retries" if resp.status_code in RETRY_STATUSES else ""
-                    raise HttpError(f"GET {resp.url}: HTTP {resp.status_code} {resp.reason}{retried}: "
+                    raise HttpError(f"GET {redact(resp.url)}: HTTP {resp.status_code} {resp.reason}{retried}: "
                                     f"{_snippet(resp.text)}")
                 try:
                     body = self._read(resp)
                 except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as e:
                     if attempt > cfg.retries:
-                        raise HttpError(f"GET {resp.url}: body broke off ({_reason(e)}) "
+                        raise HttpError(f"GET {redact(resp.url)}: body broke off ({_reason(e)}) "
                                         f"{attempt} times") from None
                     time.sleep(cfg.backoff * 2 ** (attempt - 1) * (1 + random.random()))
                     continue
             self.bytes += len(body)
-            return Response(resp.url, resp.status_code, body, datetime.now(UTC).isoformat(),
+            return Response(redact(resp.url), resp.status_code, body, datetime.now(UTC).isoformat(),
                             resp.headers.get("Content-Type", ""))
         raise AssertionError("unreachable")
 
     def version_stamp(self, url: str) -> str | None:
         """ETag or Last-Modified from a HEAD request: a file's version without downloading it (None: unknown)."""
+        with self._send("HEAD", url) as resp:
+            if resp.status_code in (405, 501):  # HEAD not supported: the caller downloads and compares checksums
+                return None
+            if resp.status_code >= 400:
+                raise HttpError(f"HEAD {redact(resp.url)}: HTTP {resp.status_code} {resp.reason}")
+            return resp.headers.get("ETag") or resp.headers.get("Last-Modified")
+
+    def _send(self, method: str, url: str, params: dict[str, str] | None = None) -> requests.Response:
+        """One request (urllib3 retries included), following redirects only on the host asked."""
         cfg = self.config
-        try:
-            resp = self.session.head(url, timeout=(cfg.connect_timeout, cfg.read_timeout), allow_redirects=True)
-        except requests.RequestException as e:
-            raise HttpError(f"HEAD {url}: {_reason(e)} (after {cfg.retries} retries)") from None
-        self.requests += 1
-        if resp.status_code in (405, 501):  # HEAD not supported: the caller downloads and compares checksums
-            return None
-        if resp.status_code >= 400:
-            raise HttpError(f"HEAD {resp.url}: HTTP {resp.status_code} {resp.reason}")
-        return resp.headers.get("ETag") or resp.headers.get("Last-Modified")
+        for _hop in range(MAX_REDIRECTS + 1):
+            try:
+                resp = self.session.request(method, url, params=params, timeout=(cfg.connect_timeout, cfg.read_timeout),
+                                            stream=method == "GET", allow_redirects=False)
+            except requests.RequestException as e:  # urllib3 has already retried these
+                raise HttpError(f"{method} {redact(url)}: {_reason(e)} (after {cfg.retries} retries)") from None
+            self.requests += 1
+            if not resp.is_redirect:
+                return resp
+            target = urljoin(resp.url, resp.headers["Location"])
+            resp.close()
+            if not same_host(resp.url, target):
+                raise HttpError(f"{method} {redact(resp.url)}: HTTP {resp.status_code} redirects to another host "
+                                f"({redact(target)}); refused, nothing was requested there. If the source moved, "
+                                "point its HEERLEN_*_URL at the new location")
+            url, params = target, None
+        raise HttpError(f"{method} {redact(url)}: more than {MAX_REDIRECTS} redirects")
 
     def _read(self, resp: requests.Response) -> bytes:
         declared = int(resp.headers.get("Content-Length") or 0)
         if declared > self.config.max_bytes:
-            raise HttpError(f"GET {resp.url}: response of {declared} bytes exceeds the cap of "
+            raise HttpError(f"GET {redact(resp.url)}: response of {declared} bytes exceeds the cap of "
                             f"{self.config.max_bytes} (HEERLEN_HTTP_MAX_BYTES)")
         chunks, size = [], 0
         for chunk in resp.iter_content(chunk_size=1 << 16):
             size += len(chunk)
             if size > self.config.max_bytes:
-                raise HttpError(f"GET {resp.url}: response exceeds the cap of {self.config.max_bytes} bytes "
+                raise HttpError(f"GET {redact(resp.url)}: response exceeds the cap of {self.config.max_bytes} bytes "
                                 "(HEERLEN_HTTP_MAX_BYTES)")
             chunks.append(chunk)
         return b"".join(chunks)

@@ -5,6 +5,9 @@ Layout: <landing_dir>/<catalogue>/<table_id>/<query signature>/<Modified stamp>/
           0000-TableInfos.json.gz, 0001-DataProperties.json.gz, …
 A table whose Modified stamp and query are unchanged is read back from here instead of downloaded again,
 and `heerlen run --live --replay` rebuilds from here without network.
+
+Every path component is one plain name: a catalogue, table id or signature with a separator or `..` is
+refused, and a Modified stamp is reduced to letters, digits and '-', so nothing lands outside the root.
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ class Landing:
         self.root = root
 
     def _query_dir(self, catalogue: str, table_id: str, signature: str) -> Path:
-        return self.root / catalogue / table_id / signature
+        return self.root / _part(catalogue, "catalogue") / _part(table_id, "table id") / _part(signature, "query")
 
     def find(self, catalogue: str, table_id: str, signature: str, modified: str | None = None) -> LandedFetch | None:
         """The complete fetch for this Modified stamp, or (modified=None) the newest complete one."""
@@ -87,6 +90,16 @@ class Landing:
         tmp.mkdir(parents=True)
         manifest = {"catalogue": catalogue, "table_id": table_id, "modified": modified, "query": query, "pages": []}
         return LandedFetch(tmp, manifest, final)
+
+
+class UnsafePath(ValueError):
+    """A landing path component that could leave the landing directory."""
+
+
+def _part(text: str, what: str) -> str:
+    if not text or text.strip(".") == "" or any(c in text for c in "/\\\0"):
+        raise UnsafePath(f"landing: {what} {text!r} is not a plain file name; refusing to land or read under it")
+    return text
 
 
 def _slug(text: str) -> str:

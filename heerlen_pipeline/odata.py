@@ -2,16 +2,30 @@
 
 Always the bulk "Feed" flavour (the API flavour refuses results over 10,000 rows) and `$format=json`
 (dataderden answers Atom/XML otherwise). Pages are followed through `odata.nextLink` until it is absent.
+
+What comes back is checked before anything is built from it: a nextLink must stay under the configured
+catalogue URL (no request goes anywhere else), an entity set the pipeline reads must have rows, and a
+dimension code must be a plain code (it goes into the next request's `$filter`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-from .http_client import HttpClient, HttpError, Response
+from .http_client import HttpClient, HttpError, Response, redact, same_host
 
 MAX_PAGES = 10_000
+# Entity sets that are not dimension lists; every other entity set read is one (Perioden, SoortMisdrijf, …).
+NOT_DIMENSIONS = {"TableInfos", "DataProperties", "TypedDataSet", "UntypedDataSet", "CategoryGroups"}
+# A dimension code as CBS spells it ('GM0917    ', '0.0.0 ', 'T001038 ', '2012JJ00'): nothing that could
+# end a quoted string in $filter, or add a clause to it.
+PLAIN_CODE = re.compile(r"[A-Za-z0-9_.\- ]+")
+
+
+class ODataError(HttpError):
+    """An answer that is well-formed HTTP but cannot be used: empty, off-host link, unsafe code."""
 PageHook = Callable[[str, int, int], None]  # (entity, pages so far, rows so far)
 
 
@@ -26,8 +40,11 @@ class ODataClient:
         return f"{self.base_urls[catalogue]}/ODataFeed/{segment}/{table_id}/{entity}"
 
     def get_pages(self, catalogue: str, table_id: str, entity: str, params: dict[str, str] | None = None,
-                  on_page: PageHook | None = None) -> list[tuple[Response, dict]]:
-        """Every page of an entity set as (response, parsed JSON), following odata.nextLink."""
+                  on_page: PageHook | None = None, allow_empty: bool = False) -> list[tuple[Response, dict]]:
+        """Every page of an entity set as (response, parsed JSON), following odata.nextLink.
+
+        An entity set with no rows at all is an error unless allow_empty."""
+        base = self.base_urls[catalogue]
         url: str | None = _with_query(self.entity_url(catalogue, table_id, entity), {**(params or {}), "$format": "json"})
         pages: list[tuple[Response, dict]] = []
         seen: set[str] = set()
@@ -48,8 +65,17 @@ class ODataClient:
                 on_page(entity, len(pages), rows)
             if len(pages) >= MAX_PAGES:
                 raise HttpError(f"GET {resp.url}: more than {MAX_PAGES} pages; refusing to follow odata.nextLink further")
+            if entity not in NOT_DIMENSIONS:
+                _check_codes(doc["value"], resp.url, table_id, entity)
             link = doc.get("odata.nextLink")
+            if link is not None and not _under(str(link), base):
+                raise ODataError(f"GET {resp.url}: odata.nextLink points outside {redact(base)} "
+                                 f"({redact(str(link))[:200]!r}; table {table_id}, {entity}); refused, "
+                                 "nothing was requested there")
             url = _with_query(link, {"$format": "json"}, keep=True) if link else None
+        if rows == 0 and not allow_empty:
+            raise ODataError(f"GET {pages[0][0].url}: table {table_id} {entity} returned no rows; every table this "
+                             "pipeline reads has at least the national row, so an empty answer is refused")
         return pages
 
     def table_info(self, catalogue: str, table_id: str) -> tuple[Response, dict]:
@@ -65,6 +91,23 @@ class ODataClient:
 
     def modified(self, catalogue: str, table_id: str) -> str:
         return str(self.table_info(catalogue, table_id)[1]["Modified"])
+
+
+def _under(link: str, base: str) -> bool:
+    """Is `link` on the configured catalogue's host (http -> https allowed) and beneath its path?"""
+    if not same_host(base, link):
+        return False
+    prefix = urlsplit(base).path.rstrip("/") + "/"
+    path = urlsplit(link).path or "/"
+    return path.startswith(prefix) and ".." not in unquote(path).split("/")
+
+
+def _check_codes(rows: list[dict], url: str, table_id: str, entity: str) -> None:
+    for r in rows:
+        code = str(r.get("Key", ""))
+        if not PLAIN_CODE.fullmatch(code):
+            raise ODataError(f"GET {url}: table {table_id}, dimension {entity}: code {code[:80]!r} is not a plain "
+                             "code (letters, digits, '_', '.', '-', spaces); refusing to build a query from it")
 
 
 def _canonical(url: str) -> str:

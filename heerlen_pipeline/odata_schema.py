@@ -6,11 +6,16 @@ against the measure aliases, or else by its title path through the TopicGroup hi
 ("Wonen/Gemiddelde WOZ-waarde van woningen", the same labels StatLine exports use). The unit must agree
 with the measure's: older editions publish some age groups as % instead of counts, and those must not
 be read as counts. Two topics claiming one measure is an error, never a silent choice.
+
+Keys are checked where they enter: a Topic or dimension key must be a plain identifier, because keys go
+into the next request's `$select`/`$filter` and become column names downstream. Anything else (quotes,
+semicolons, spaces: `Foo"; DROP TABLE x; --`) fails the table, naming it and the key.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -19,6 +24,13 @@ from .headers import MeasureMatcher, SchemaDriftError, UnitMismatch, squash
 
 GEO_TYPES = ("GeoDetail", "GeoDimension")
 DIMENSION_TYPES = ("Dimension", "TimeDimension", *GEO_TYPES)
+PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+class UnsafeKey(SchemaDriftError):
+    """A DataProperties key that is not a plain identifier."""
+
+
 MAPPING_COLUMNS = ["table_id", "year", "key", "measure", "title", "topic_path", "unit", "matched_by", "used"]
 
 
@@ -47,6 +59,7 @@ def topic_paths(props: list[dict]) -> dict[str, str]:
 def resolve(props: list[dict], matcher: MeasureMatcher, required: tuple[str, ...], table_id: str,
             year: int | None, where: str, rename: dict[str, str] | None = None) -> Resolution:
     """`rename` maps a resolved measure to the one this source means by it (a youth-only filter, …)."""
+    check_keys(props, year, where)
     paths = topic_paths(props)
     rows, claims = [], {}
     for p in props:
@@ -91,6 +104,17 @@ def resolve(props: list[dict], matcher: MeasureMatcher, required: tuple[str, ...
         )
     dims = [p["Key"] for p in props if p.get("Type") in DIMENSION_TYPES]
     return Resolution(key_map, pd.DataFrame(rows, columns=MAPPING_COLUMNS), dims)
+
+
+def check_keys(props: list[dict], year: int | None, where: str) -> None:
+    """Every Topic and dimension key is a plain identifier, or the table fails here."""
+    for p in props:
+        if p.get("Type") in ("Topic", *DIMENSION_TYPES):
+            key = p.get("Key")
+            if not isinstance(key, str) or not PLAIN_KEY.fullmatch(key):
+                raise UnsafeKey(f"{where}, year {year or '?'}: DataProperties {p.get('Type')} key {str(key)[:80]!r} "
+                                "is not a plain identifier (letters, digits, '_'); refusing to build a query or a "
+                                "table from it")
 
 
 def _match(matcher: MeasureMatcher, key: str, path: str):

@@ -62,14 +62,26 @@ class Table:
 
 @dataclass
 class Fault:
-    """Answer the next `times` requests whose path contains `match` with a fault instead of the data."""
+    """Answer the next `times` requests whose path contains `match` with a fault instead of the data.
+
+    `query` narrows it to requests whose decoded query contains that text (two sources asking one table
+    with different filters), `method` to GET or HEAD.
+    """
 
     match: str
-    kind: str  # status | truncate | html | malformed | slow | reset | loop
+    kind: str  # status | truncate | html | malformed | slow | reset | loop | empty | huge | redirect | offsite_next
     times: int = 1
     status: int = 503
     retry_after: str | None = None
     seconds: float = 0.0
+    query: str | None = None
+    method: str | None = None
+    location: str | None = None  # redirect / offsite_next: the base URL sent instead of the mirror's
+    size: int = 0  # huge: bytes of body
+    declared: bool = True  # huge: announce the size in Content-Length (else stream it, no length)
+
+
+DOC_FAULTS = {"loop", "empty", "offsite_next"}  # the answer is valid JSON, its content is the fault
 
 
 def _read(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -391,10 +403,11 @@ class Mirror:
             return 200, json.dumps(answer).encode(), "application/json"
         return None
 
-    def take_fault(self, path: str) -> Fault | None:
+    def take_fault(self, path: str, query: str = "", method: str = "GET") -> Fault | None:
         with self._lock:
             for f in self.faults:
-                if f.match in path and f.times > 0:
+                if (f.match in path and f.times > 0 and (f.query is None or f.query in query)
+                        and (f.method is None or f.method == method)):
                     f.times -= 1
                     return f
         return None
@@ -457,7 +470,8 @@ def _handler(mirror: Mirror):
         def do_GET(self, head: bool = False) -> None:  # noqa: N802 (http.server's name)
             parts = urlsplit(self.path)
             query = dict(parse_qsl(parts.query, keep_blank_values=True))
-            fault = mirror.take_fault(parts.path)
+            method = "HEAD" if head else "GET"
+            fault = mirror.take_fault(parts.path, "&".join(f"{k}={v}" for k, v in query.items()), method)
             static = mirror.static(parts.path, query)
             if static is not None:
                 status, body, ctype = static
@@ -465,13 +479,17 @@ def _handler(mirror: Mirror):
                 status, doc = mirror.answer(parts.path, query)
                 if fault and fault.kind == "loop" and "odata.nextLink" in doc:
                     doc["odata.nextLink"] = f"{mirror.url}{self.path}"
+                elif fault and fault.kind == "offsite_next":
+                    doc["odata.nextLink"] = f"{fault.location}{self.path}"
+                elif fault and fault.kind == "empty":
+                    doc["value"] = []
+                    doc.pop("odata.nextLink", None)
                 body, ctype = json.dumps(doc, ensure_ascii=False).encode(), \
                     "application/json;odata=minimalmetadata;streaming=true;charset=utf-8"
-            entry = {"method": "HEAD" if head else "GET", "path": parts.path, "query": query, "status": status,
-                     "bytes": 0 if head else len(body), "fault": None}
+            entry = {"method": method, "path": parts.path, "query": query, "status": status,
+                     "bytes": 0 if head else len(body), "fault": fault.kind if fault else None, "t": time.monotonic()}
             mirror.log.append(entry)
-            if fault and fault.kind != "loop":
-                entry["fault"] = fault.kind
+            if fault and fault.kind not in DOC_FAULTS:
                 return self._fault(fault, body)
             etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
             self._send(status, body, ctype, {"ETag": etag} if static else None, head=head)
@@ -512,12 +530,73 @@ def _handler(mirror: Mirror):
             elif fault.kind == "slow":
                 time.sleep(fault.seconds)
                 self._send(200, body, "application/json")
+            elif fault.kind == "redirect":  # same path and query, on the host the fault names
+                self.send_response(fault.status if 300 <= fault.status < 400 else 302)
+                self.send_header("Location", f"{fault.location}{self.path}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif fault.kind == "huge":  # a valid JSON document, far larger than any real page
+                pad = b'{"value": [], "padding": "' + b"x" * fault.size + b'"}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                if fault.declared:
+                    self.send_header("Content-Length", str(len(pad)))
+                else:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                try:
+                    for i in range(0, len(pad), 1 << 16):
+                        self.wfile.write(pad[i:i + (1 << 16)])
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client hung up at its cap: that is the point
             elif fault.kind == "reset":
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                 self.connection.close()
                 self.close_connection = True
 
     return Handler
+
+
+class Recorder:
+    """Another host (127.0.0.2 when the system has it): records every request made to it, answers an empty
+    OData page. Tests point redirects and nextLinks here to prove no request leaves the configured host."""
+
+    def __init__(self):
+        self.log: list[dict] = []
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                recorder.log.append({"method": self.command, "path": self.path})
+                body = b'{"value": []}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            do_HEAD = do_GET  # noqa: N815
+
+        try:
+            self.server = ThreadingHTTPServer(("127.0.0.2", 0), Handler)
+        except OSError:  # no 127.0.0.2 here: another port is another origin too
+            self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        host, port = self.server.server_address[:2]
+        self.url = f"http://{host}:{port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Recorder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def mirror_assets(dst: Path) -> Path:
