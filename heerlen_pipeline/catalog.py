@@ -68,6 +68,17 @@ class Source:
     period_columns: dict[str, str] | None = None
     row_filter: dict[str, Any] = field(default_factory=dict)
     live: LiveSpec | None = None
+    partitioned: bool = False  # `partitions: year`: raw and staging load (and backfill) one year at a time
+
+    def years(self) -> tuple[int, ...]:
+        """Every year a file or live table of this source covers."""
+        tables = self.files + (self.live.tables if self.live else ())
+        return tuple(sorted({t.year for t in tables if t.year is not None}))
+
+    def for_year(self, year: int) -> Source:
+        """This source restricted to the files and live tables of one year (one partition)."""
+        live = self.live and replace(self.live, tables=tuple(t for t in self.live.tables if t.year == year))
+        return replace(self, files=tuple(f for f in self.files if f.year == year), live=live)
 
     def file_area(self, f: SourceFile) -> dict[str, Any]:
         return f.area or self.area
@@ -172,8 +183,19 @@ def load_sources(assets_dir: Path = ASSETS_DIR) -> dict[str, Source]:
             period_columns=s.get("period_columns"),
             row_filter=s.get("row_filter", {}),
             live=live,
+            partitioned=_partitioned(sid, s, files + (live.tables if live else ())),
         )
     return sources
+
+
+def _partitioned(sid: str, spec: dict[str, Any], tables: tuple[SourceFile, ...]) -> bool:
+    kind = spec.get("partitions")
+    if kind not in (None, "year"):
+        raise CatalogError(f"sources.yaml: source {sid}: partitions must be 'year' (or absent), not {kind!r}")
+    undated = [t.path for t in tables if t.year is None]
+    if kind and undated:
+        raise CatalogError(f"sources.yaml: source {sid} is partitioned by year, but {undated} have no year")
+    return kind == "year"
 
 
 def _source_file(spec: dict[str, Any]) -> SourceFile:

@@ -37,7 +37,11 @@ def _run(args: argparse.Namespace) -> int:
     # With DAGSTER_HOME set, runs land in the same history the UI shows; otherwise an ephemeral instance.
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     log_level = "DEBUG" if args.verbose else "INFO"
+    from . import catalog
+    from .partitions import all_years_tags
+
     result = job.execute_in_process(instance=instance, raise_on_error=False,
+                                    tags=all_years_tags(catalog.load_sources().values()),  # every KWB year, one run
                                     run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
     elapsed = time.perf_counter() - started
     # Without the daemon no sensor runs: send the same alerts from here (the alert log keeps them unique).

@@ -4,6 +4,7 @@
 import subprocess
 import sys
 import warnings
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -17,7 +18,8 @@ from .check_assets import areas_checks, source_checks, theme_checks
 from .gaps import GAPS_SQL
 from .headers import MeasureMatcher
 from .indicators import VALUE_COLUMNS, build_indicator_values
-from .live import fetch_live, live_dimensions, live_mappings, live_pages, source_version
+from .live import combine_versions, fetch_live, live_dimensions, live_mappings, live_pages, source_version
+from .partitions import SINGLE_RUN, partitions_def, run_partitions, unit, write_part
 from .pdok import PLACEMENT_COLUMNS
 from .raw import files_version, raw_table_name, read_source_files
 from .report import report_asset
@@ -27,6 +29,10 @@ from .versions import build_stamp
 from .warehouse import publish, write_frame
 
 RETRY = dg.RetryPolicy(max_retries=2, delay=1, backoff=dg.Backoff.EXPONENTIAL)
+
+
+SOURCES = catalog.load_sources()
+PARTITIONS = partitions_def(SOURCES.values())  # the KWB years; None when no source is partitioned
 
 
 def _preview(df: pd.DataFrame, n: int = 10) -> dg.MetadataValue:
@@ -53,6 +59,7 @@ def build_source_assets(source: catalog.Source) -> list:
     raw_key = dg.AssetKey(["raw", source.id])
     staging_key = dg.AssetKey(["staging", source.id])
     group = source.theme
+    years = PARTITIONS if source.partitioned else None
 
     def observe(settings: PipelineSettings):
         return dg.DataVersion(source_version(source, settings.settings))
@@ -64,99 +71,130 @@ def build_source_assets(source: catalog.Source) -> list:
             description=f"{source.title} upstream: version = the CBS tables' Modified stamps when live, "
                         "the files' checksum otherwise.")
 
-    @dg.asset(key=raw_key, deps=[source_key], group_name=group, kinds={"duckdb"}, retry_policy=RETRY,
-              description=f"{source.title} ({source.publisher}): rows exactly as received (file or OData pages).")
-    def raw_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
-        s = settings.for_run(context.run.tags)
-        live = s.live and source.live is not None
-        schools = None
-        if live:
-            result = fetch_live(source, s, _progress(context, source.id))
-            tables, schools, version = result.tables, result.schools, result.version
-            files = [t.raw_file(source.id) for t in tables]
-        else:
-            if s.live:
-                context.log.info(f"{source.id} has no live form; using the bundled file(s) from {s.snapshot_dir}")
-            tables, files = [], read_source_files(source, s.snapshot_dir)
-            version = files_version(files)
-        with build_db.get_connection() as con:
-            con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-            con.execute("CREATE TABLE IF NOT EXISTS raw.files (source_id VARCHAR, table_id VARCHAR, source_file VARCHAR, "
-                        "year INTEGER, sha256 VARCHAR, fetched_at VARCHAR, rows INTEGER, raw_table VARCHAR, origin VARCHAR)")
-            con.execute("ALTER TABLE raw.files ADD COLUMN IF NOT EXISTS origin VARCHAR")  # build DBs of 0.1.0
-            con.execute("DELETE FROM raw.files WHERE source_id = ?", [source.id])
-            for f in files:
-                write_frame(con, f"raw.{f.table_name}", f.rows.assign(_row=range(len(f.rows))))
-                con.execute("INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            [source.id, f.file.table_id, f.file.path, f.file.year, f.sha256, f.fetched_at,
-                             len(f.rows) - 1, f.table_name, str(f.path)])
-            write_frame(con, f"raw.http_pages__{source.id}", live_pages(source.id, tables))
-            write_frame(con, f"raw.odata_measures__{source.id}", live_mappings(source.id, tables))
-            write_frame(con, f"raw.odata_dimensions__{source.id}", live_dimensions(source.id, tables))
-            write_frame(con, f"raw.school_placement__{source.id}",
-                        schools if schools is not None else pd.DataFrame(columns=PLACEMENT_COLUMNS))
-            con.execute("CREATE TABLE IF NOT EXISTS raw.versions (source_id VARCHAR PRIMARY KEY, version VARCHAR)")
-            con.execute("INSERT OR REPLACE INTO raw.versions VALUES (?, ?)", [source.id, version])
-        downloaded = sum(t.downloaded for t in tables)
-        return dg.MaterializeResult(
-            data_version=dg.DataVersion(version),
-            metadata={
-                "dagster/row_count": sum(len(f.rows) - 1 for f in files),
-                "mode": "live" if live else "snapshot",
-                "tables_downloaded": downloaded,
-                "tables_unchanged": len(tables) - downloaded,
-                "files": dg.MetadataValue.md("\n".join(f"- `{f.file.path}` ({f.file.table_id}) sha256 `{f.sha256[:12]}…`"
-                                                       for f in files)),
-            },
-        )
+        @dg.asset(key=raw_key, deps=[source_key], group_name=group, kinds={"duckdb"}, retry_policy=RETRY,
+                  partitions_def=years,
+                  description=f"{source.title} ({source.publisher}): rows exactly as received (file or OData pages)"
+                              + (", one partition per year." if years else "."))
+        def raw_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
+            s = settings.for_run(context.run.tags)
+            loads = []
+            with build_db.get_connection() as con:
+                for part in run_partitions(context, source):
+                    loads.append(_load_raw(context, unit(source, part), part, s, con))
+            files = [f for load in loads for f in load.files]
+            downloaded = sum(t.downloaded for load in loads for t in load.tables)
+            return dg.MaterializeResult(
+                data_version=dg.DataVersion(combine_versions({load.part or "": load.version for load in loads})),
+                metadata={
+                    "dagster/row_count": sum(len(f.rows) - 1 for f in files),
+                    "mode": "live" if s.live and source.live is not None else "snapshot",
+                    "tables_downloaded": downloaded,
+                    "tables_unchanged": sum(len(load.tables) for load in loads) - downloaded,
+                    "files": dg.MetadataValue.md("\n".join(
+                        f"- `{f.file.path}` ({f.file.table_id}) sha256 `{f.sha256[:12]}…`" for f in files) or "_none_"),
+                },
+            )
 
-    @dg.asset(key=staging_key, deps=[raw_key, dg.AssetKey(["staging", "areas"])], group_name=group, kinds={"duckdb"},
-              description=f"{source.title}: long format (area_code, year, measure, value, unit, status).")
-    def staging_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
-        matcher = MeasureMatcher(list(catalog.load_measures()))
-        spec = catalog.load_area_spec()
-        scope = {a["area_code"] for a in spec["cbs_areas"]}
-        live = settings.for_run(context.run.tags).live and source.live is not None
-        src = source.live_variant() if live else source
-        with build_db.get_connection() as con:
-            files = [(f, con.execute(f"SELECT * EXCLUDE (_row) FROM raw.{raw_table_name(source.id, f.path)} ORDER BY _row").df())
-                     for f in src.files]
-            key_maps = None
-            if live:  # columns are OData keys, resolved through DataProperties when fetched
-                mapping = con.execute(f"SELECT * FROM raw.odata_measures__{source.id}").df()
-                used = mapping[mapping.used]
-                key_maps = {t: dict(zip(g.key, g.measure, strict=True)) for t, g in used.groupby("table_id")}
-            staged = stage_source(src, files, matcher, scope, NameResolver(spec), key_maps)
-            intervals = empty_intervals().assign(bound_title=pd.Series(dtype="object"))
-            if live and source.live.intervals:
-                titles = con.execute(f"SELECT code, any_value(title) FROM raw.odata_dimensions__{source.id} "
-                                     "WHERE dimension = ? GROUP BY code", [source.live.intervals]).fetchall()
-                intervals = stage_intervals(src, files, source.live.intervals, matcher, scope, NameResolver(spec),
-                                            key_maps).assign(bound_title=lambda d: d.bound.map(dict(titles)))
-            write_frame(con, f"staging.intervals__{source.id}", intervals)
-            placement = con.execute(f"SELECT * FROM raw.school_placement__{source.id}").df()
-            if len(placement):  # DUO live: schools placed by address, not only by gemeente
-                staged.schools = placement[SCHOOL_COLUMNS]
-            write_frame(con, f"staging.obs__{source.id}", staged.observations)
-            write_frame(con, f"staging.rejected__{source.id}", staged.rejected)
-            write_frame(con, f"staging.measure_map__{source.id}", mapping if live else staged.measure_map)
-            if len(staged.schools):
-                write_frame(con, f"staging.schools__{source.id}", staged.schools)
-        obs = staged.observations
-        if len(staged.rejected):
-            context.log.warning(f"{source.id}: {len(staged.rejected)} cells rejected, e.g. "
-                                f"{staged.rejected.head(3).to_dict('records')}")
-        return dg.MaterializeResult(metadata={
-            "dagster/row_count": len(obs),
-            "rejected_cells": len(staged.rejected),
-            "out_of_scope_rows": staged.out_of_scope_rows,
-            "status_counts": dg.MetadataValue.json(obs.status.value_counts().to_dict()),
-            "years": dg.MetadataValue.text(", ".join(str(y) for y in sorted(obs.year.unique()))),
-            "measures": dg.MetadataValue.text(", ".join(sorted(obs.measure.unique()))),
-            "preview": _preview(obs),
-        })
+        @dg.asset(key=staging_key, deps=[raw_key, dg.AssetKey(["staging", "areas"])], group_name=group,
+                  kinds={"duckdb"}, partitions_def=years,
+                  description=f"{source.title}: long format (area_code, year, measure, value, unit, status).")
+        def staging_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
+            live = settings.for_run(context.run.tags).live and source.live is not None
+            with build_db.get_connection() as con:
+                staged = [_stage(con, unit(source, part), part, live) for part in run_partitions(context, source)]
+            obs = pd.concat([s.observations for s in staged], ignore_index=True)
+            rejected = sum(len(s.rejected) for s in staged)
+            if rejected:
+                sample = pd.concat([s.rejected for s in staged]).head(3).to_dict("records")
+                context.log.warning(f"{source.id}: {rejected} cells rejected, e.g. {sample}")
+            return dg.MaterializeResult(metadata={
+                "dagster/row_count": len(obs),
+                "rejected_cells": rejected,
+                "out_of_scope_rows": sum(s.out_of_scope_rows for s in staged),
+                "status_counts": dg.MetadataValue.json(obs.status.value_counts().to_dict()),
+                "years": dg.MetadataValue.text(", ".join(str(y) for y in sorted(obs.year.unique()))),
+                "measures": dg.MetadataValue.text(", ".join(sorted(obs.measure.unique()))),
+                "preview": _preview(obs),
+            })
 
     return [source_asset, raw_asset, staging_asset]
+
+
+@dataclass
+class _RawLoad:
+    part: str | None
+    files: list
+    tables: list
+    version: str
+
+
+def _load_raw(context: dg.AssetExecutionContext, source: catalog.Source, part: str | None, s, con) -> _RawLoad:
+    """One source (or one year of it): fetch or read, then write the raw tables and their audit rows."""
+    live = s.live and source.live is not None
+    schools = None
+    if live:
+        result = fetch_live(source, s, _progress(context, source.id))
+        tables, schools, version = result.tables, result.schools, result.version
+        files = [t.raw_file(source.id) for t in tables]
+    else:
+        if s.live:
+            context.log.info(f"{source.id} has no live form; using the bundled file(s) from {s.snapshot_dir}")
+        tables, files = [], read_source_files(source, s.snapshot_dir)
+        version = files_version(files)
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute("CREATE TABLE IF NOT EXISTS raw.files (source_id VARCHAR, table_id VARCHAR, source_file VARCHAR, "
+                "year INTEGER, sha256 VARCHAR, fetched_at VARCHAR, rows INTEGER, raw_table VARCHAR, origin VARCHAR)")
+    con.execute("ALTER TABLE raw.files ADD COLUMN IF NOT EXISTS origin VARCHAR")  # build DBs of 0.1.0
+    con.execute("DELETE FROM raw.files WHERE source_id = ? AND (? IS NULL OR year = ?::INTEGER)", [source.id, part, part])
+    for f in files:
+        write_frame(con, f"raw.{f.table_name}", f.rows.assign(_row=range(len(f.rows))))
+        con.execute("INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [source.id, f.file.table_id, f.file.path, f.file.year, f.sha256, f.fetched_at,
+                     len(f.rows) - 1, f.table_name, str(f.path)])
+    write_part(con, f"raw.http_pages__{source.id}", part, live_pages(source.id, tables))
+    write_part(con, f"raw.odata_measures__{source.id}", part, live_mappings(source.id, tables))
+    write_part(con, f"raw.odata_dimensions__{source.id}", part, live_dimensions(source.id, tables))
+    write_part(con, f"raw.school_placement__{source.id}", part,
+               schools if schools is not None else pd.DataFrame(columns=PLACEMENT_COLUMNS))
+    con.execute("CREATE TABLE IF NOT EXISTS raw.source_versions "
+                "(source_id VARCHAR, part VARCHAR, version VARCHAR, PRIMARY KEY (source_id, part))")
+    if part is None:  # a source that was partitioned before keeps no stale years
+        con.execute("DELETE FROM raw.source_versions WHERE source_id = ?", [source.id])
+    con.execute("INSERT OR REPLACE INTO raw.source_versions VALUES (?, ?, ?)", [source.id, part or "", version])
+    return _RawLoad(part, files, tables, version)
+
+
+def _stage(con, source: catalog.Source, part: str | None, live: bool):
+    """Stage one source (or one year of it) from its raw tables into the staging tables."""
+    matcher = MeasureMatcher(list(catalog.load_measures()))
+    spec = catalog.load_area_spec()
+    scope = {a["area_code"] for a in spec["cbs_areas"]}
+    src = source.live_variant() if live else source
+    suffix = f"__y{part}" if part else ""
+    files = [(f, con.execute(f"SELECT * EXCLUDE (_row) FROM raw.{raw_table_name(source.id, f.path)} ORDER BY _row").df())
+             for f in src.files]
+    key_maps = None
+    if live:  # columns are OData keys, resolved through DataProperties when fetched
+        mapping = con.execute(f"SELECT * FROM raw.odata_measures__{source.id}{suffix}").df()
+        used = mapping[mapping.used]
+        key_maps = {t: dict(zip(g.key, g.measure, strict=True)) for t, g in used.groupby("table_id")}
+    staged = stage_source(src, files, matcher, scope, NameResolver(spec), key_maps)
+    intervals = empty_intervals().assign(bound_title=pd.Series(dtype="object"))
+    if live and source.live.intervals:
+        titles = con.execute(f"SELECT code, any_value(title) FROM raw.odata_dimensions__{source.id}{suffix} "
+                             "WHERE dimension = ? GROUP BY code", [source.live.intervals]).fetchall()
+        intervals = stage_intervals(src, files, source.live.intervals, matcher, scope, NameResolver(spec),
+                                    key_maps).assign(bound_title=lambda d: d.bound.map(dict(titles)))
+    write_part(con, f"staging.intervals__{source.id}", part, intervals)
+    placement = con.execute(f"SELECT * FROM raw.school_placement__{source.id}{suffix}").df()
+    if len(placement):  # DUO live: schools placed by address, not only by gemeente
+        staged.schools = placement[SCHOOL_COLUMNS]
+    write_part(con, f"staging.obs__{source.id}", part, staged.observations)
+    write_part(con, f"staging.rejected__{source.id}", part, staged.rejected)
+    write_part(con, f"staging.measure_map__{source.id}", part, mapping if live else staged.measure_map)
+    if len(staged.schools):
+        write_part(con, f"staging.schools__{source.id}", part, staged.schools)
+    return staged
 
 
 @dg.asset(key=["staging", "areas"], group_name="areas", kinds={"duckdb"},
@@ -170,7 +208,6 @@ def staging_areas(build_db: DuckDBResource):
     return dg.MaterializeResult(metadata={"dagster/row_count": len(areas), "preview": _preview(areas, 30)})
 
 
-SOURCES = catalog.load_sources()
 STAGING_KEYS = [dg.AssetKey(["staging", sid]) for sid in SOURCES]
 
 
@@ -316,7 +353,8 @@ def publish_warehouse(context: dg.AssetExecutionContext, settings: PipelineSetti
                     "ORDER BY measure, area_code, year, bound")
         con.execute("CREATE OR REPLACE TABLE marts.check_results AS SELECT * FROM audit.check_results "
                     "WHERE run_id = ? ORDER BY asset, check_name", [context.run_id])
-        versions = dict(con.execute("SELECT source_id, version FROM raw.versions").fetchall())
+        parts = con.execute("SELECT source_id, part, version FROM raw.source_versions").fetchall()
+        versions = {sid: combine_versions({p: v for s, p, v in parts if s == sid}) for sid in {r[0] for r in parts}}
         write_frame(con, "marts.build_info", pd.DataFrame([{
             "code_version": _code_version(), **build_stamp(s, versions),
             "run_id": context.run_id, "built_at": datetime.now(UTC),
@@ -340,4 +378,9 @@ def all_assets_and_checks() -> tuple[list, list]:
             assets.append(build_theme_asset(theme, inds))
             checks.append(theme_checks(theme, inds))
     assets.append(report_asset())
+    # Any range of years runs as one run (`--partition-range`, a backfill from the UI), every asset once in it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        assets = [a.with_attributes(backfill_policy=SINGLE_RUN) if isinstance(a, dg.AssetsDefinition) else a
+                  for a in assets]
     return assets, checks

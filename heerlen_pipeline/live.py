@@ -188,7 +188,25 @@ def fetch_live(source: Source, settings: Settings, progress: Progress | None = N
 
 
 def source_version(source: Source, settings: Settings, client: ODataClient | None = None) -> str:
-    """What the source is upstream right now: its tables' Modified stamps (live) or its files' checksum."""
+    """What the source is upstream right now, all partitions together (see combine_versions)."""
+    return combine_versions(partition_versions(source, settings, client))
+
+
+def partition_versions(source: Source, settings: Settings, client: ODataClient | None = None) -> dict[str, str]:
+    """The version of each year partition of the source; {"": version} when it is not partitioned."""
+    if not source.partitioned:
+        return {"": _version(source, settings, client)}
+    return {str(y): _version(source.for_year(y), settings, client) for y in source.years()}
+
+
+def combine_versions(parts: dict[str, str]) -> str:
+    if set(parts) == {""}:
+        return parts[""]
+    return ";".join(f"{part}={version}" for part, version in sorted(parts.items()))
+
+
+def _version(source: Source, settings: Settings, client: ODataClient | None) -> str:
+    """Its tables' Modified stamps (live) or its files' checksum."""
     live = source.live
     if not (settings.live and live):
         return files_version(read_source_files(source, settings.snapshot_dir))

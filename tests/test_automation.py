@@ -20,9 +20,10 @@ def test_schedule_is_running_and_refreshes_live():
     assert schedule.cron_schedule == "0 6 3 * *" and schedule.execution_timezone == "Europe/Amsterdam"
     # Live by tag: the run config stays valid (a partial config of a configured resource would not be).
     job = defs.resolve_job_def("refresh_all")
-    assert schedule.tags == LIVE_TAGS and dg.validate_run_config(job, {})
+    assert dg.validate_run_config(job, {})
     (run,) = schedule.evaluate_tick(dg.build_schedule_context()).run_requests
-    assert run.tags["heerlen/live"] == "true"
+    assert run.tags.items() >= {**LIVE_TAGS, "dagster/asset_partition_range_start": "2016",
+                                "dagster/asset_partition_range_end": "2025"}.items()  # every KWB year, one run
     for name in ("cbs_modified_stamps", "alert_on_run_failure", "alert_on_check_warnings"):
         assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
 
@@ -48,12 +49,23 @@ def test_changed_stamp_requests_only_that_source_and_downstream(tmp_path):
         assert not m.requests_to("TypedDataSet")  # polling reads stamps only
 
         m.tables[("opendata", "84286NED")].modified = "2026-11-01T02:00:00"  # KWB 2018 re-published
-        request, _ = evaluate(cursor)
+        (request,), cursor = evaluate(cursor)
+
+        # Two KWB years and the RIVM table at once: one run per year, RIVM rides along with the first.
+        m.tables[("opendata", "84286NED")].modified = "2026-12-01T02:00:00"
+        m.tables[("opendata", "85984NED")].modified = "2026-12-01T02:00:00"
+        m.tables[("dataderden", "50090NED")].modified = "2026-12-01T02:00:00"
+        both, _ = evaluate(cursor)
     assert isinstance(request, dg.RunRequest) and request.tags["heerlen/live"] == "true" and not request.run_config
+    assert request.partition_key == "2018"  # only the re-published year is reloaded
     keys = {k.to_user_string() for k in request.asset_selection}
     assert {"raw/kwb", "staging/kwb", "staging/observations", "indicators/werken", "publish/warehouse"} <= keys
     assert not keys & {"raw/rivm_health", "staging/rivm_health", "raw/politie_nl", "raw/duo_school_advice"}
     assert request.tags["heerlen/changed_sources"] == "kwb"
+    assert [(r.partition_key, r.tags["heerlen/changed_sources"]) for r in both] == [
+        ("2018", "kwb,rivm_health"), ("2024", "kwb")]
+    assert "raw/rivm_health" in {k.to_user_string() for k in both[0].asset_selection}
+    assert "raw/rivm_health" not in {k.to_user_string() for k in both[1].asset_selection}
 
 
 def test_a_live_tag_makes_one_run_live():

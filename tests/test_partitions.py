@@ -1,0 +1,75 @@
+"""KWB years as Dagster partitions: a backfill of two years with the Dagster CLI materializes exactly
+those partitions, a later single year adds itself without touching them, and the indicator, mart and
+publish assets stay whole (unpartitioned)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from heerlen_pipeline.definitions import make_definitions
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _materialize(env: dict, select: str, *partition: str) -> None:
+    cmd = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "heerlen_pipeline.definitions",
+           "--select", select, *partition]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def _check_results(instance: dg.DagsterInstance) -> list[tuple[str, bool]]:
+    out = []
+    for record in instance.get_run_records():
+        for entry in instance.all_logs(record.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+            data = entry.dagster_event.event_specific_data
+            out.append((data.check_name, data.passed))
+    return out
+
+
+def test_backfill_of_two_years_loads_exactly_those_partitions(tmp_path):
+    home, build = tmp_path / "dagster_home", tmp_path / "build"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "HEERLEN_BUILD_DIR": str(build),
+           "HEERLEN_WAREHOUSE": str(tmp_path / "w.duckdb")}
+
+    _materialize(env, "staging/areas,raw/kwb,staging/kwb", "--partition-range", "2017...2018")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        for key in (["raw", "kwb"], ["staging", "kwb"]):
+            assert instance.get_materialized_partitions(dg.AssetKey(key)) == {"2017", "2018"}
+        checks = _check_results(instance)
+    # The source's checks ran on what was loaded and passed (not failing on the eight years never loaded).
+    assert {"required_measures_present", "counts_reconcile_with_gemeente"} <= {name for name, _ in checks}
+    assert all(passed for _, passed in checks)
+    with duckdb.connect(str(build / "build.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT DISTINCT year FROM raw.files WHERE source_id = 'kwb' ORDER BY 1").fetchall() == [
+            (2017,), (2018,)]
+        inhabitants = con.execute("SELECT value FROM staging.obs__kwb WHERE area_code = 'GM0917' AND year = 2018 "
+                                  "AND measure = 'inhabitants'").fetchall()
+        assert inhabitants == [(86762.0,)]  # KWB 2018 (reference R17)
+        before = con.execute("SELECT * FROM staging.obs__kwb WHERE year = 2017 ORDER BY ALL").fetchall()
+
+    _materialize(env, "raw/kwb,staging/kwb", "--partition", "2024")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_materialized_partitions(dg.AssetKey(["staging", "kwb"])) == {"2017", "2018", "2024"}
+    with duckdb.connect(str(build / "build.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT DISTINCT year FROM staging.obs__kwb ORDER BY 1").fetchall() == [
+            (2017,), (2018,), (2024,)]
+        assert con.execute("SELECT value FROM staging.obs__kwb WHERE area_code = 'GM0917' AND year = 2024 "
+                           "AND measure = 'inhabitants'").fetchall() == [(87461.0,)]  # KWB 2024, 1 January
+        assert con.execute("SELECT * FROM staging.obs__kwb WHERE year = 2017 ORDER BY ALL").fetchall() == before
+
+
+def test_only_the_source_layers_are_partitioned():
+    graph = make_definitions().get_repository_def().asset_graph
+    partitioned = {k.to_user_string() for k in graph.materializable_asset_keys if graph.get(k).partitions_def}
+    assert partitioned == {"raw/kwb", "staging/kwb"}
+    assert graph.get(dg.AssetKey(["raw", "kwb"])).partitions_def.get_partition_keys() == [
+        str(y) for y in range(2016, 2026)]
