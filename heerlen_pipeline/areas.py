@@ -15,9 +15,10 @@ class AreaResolutionError(ValueError):
     pass
 
 
-def areas_frame(spec: dict[str, Any]) -> pd.DataFrame:
-    """marts.areas: one row per area and definition ('cbs' for areas that do not depend on one)."""
-    rows = []
+def areas_frame(spec: dict[str, Any], others: list[dict[str, str]] = ()) -> pd.DataFrame:
+    """marts.areas: one row per area and definition ('cbs' for areas that do not depend on one); `others`
+    are the areas outside Heerlen of a national run."""
+    rows = [{**a, "definition": "cbs"} for a in others]
     for a in spec["cbs_areas"]:
         if a["level"] != "wijk":
             rows.append({**a, "parent_code": a["parent_code"] or None, "definition": "cbs"})

@@ -279,3 +279,26 @@ def load_area_spec(assets_dir: Path = ASSETS_DIR) -> dict[str, Any]:
         if unknown:
             raise CatalogError(f"programme_areas.yaml: definition {name} names unknown wijken {sorted(unknown)}")
     return spec
+
+
+@lru_cache(maxsize=4)
+def load_national_areas(assets_dir: Path = ASSETS_DIR) -> tuple[dict[str, str], ...]:
+    """Every other gemeente and wijk (areas/national_areas.csv), for `--scope national`."""
+    path = assets_dir / "areas" / "national_areas.csv"
+    if not path.is_file():
+        raise CatalogError(f"the national scope needs {path} (see scripts/national_areas.py)")
+    with open(path, newline="", encoding="utf-8") as f:
+        return tuple(csv.DictReader(f))
+
+
+def scope_areas(scope: str, assets_dir: Path = ASSETS_DIR) -> list[dict[str, str]]:
+    """The CBS areas a run computes indicators for: Heerlen's (with NL), plus the rest under `national`."""
+    return load_area_spec(assets_dir)["cbs_areas"] + other_areas(scope, assets_dir)
+
+
+def other_areas(scope: str, assets_dir: Path = ASSETS_DIR) -> list[dict[str, str]]:
+    """The areas outside Heerlen in the scope: none, or every other gemeente and wijk."""
+    if scope == "heerlen":
+        return []
+    known = {a["area_code"] for a in load_area_spec(assets_dir)["cbs_areas"]}
+    return [a for a in load_national_areas(assets_dir) if a["area_code"] not in known]

@@ -13,7 +13,8 @@ from .settings import Settings
 def _run(args: argparse.Namespace) -> int:
     settings = Settings.from_env(warehouse=args.warehouse, area_definition=args.area_definition,
                                  snapshot_dir=args.snapshot_dir, build_dir=args.build_dir,
-                                 live=args.live or args.replay or None, replay=args.replay or None)
+                                 live=args.live or args.replay or None, replay=args.replay or None,
+                                 scope=args.scope)
     started = time.perf_counter()
     if not args.force:
         from .versions import up_to_date
@@ -125,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
                           "unchanged are read from the landing instead of downloaded")
     run.add_argument("--replay", action="store_true",
                      help="live, but only from the landed responses (no network) [HEERLEN_REPLAY]")
+    run.add_argument("--scope", choices=["heerlen", "national"],
+                     help="heerlen (default): Heerlen's areas and NL; national: also every gemeente and wijk in the "
+                          "source files, with Heerlen-Noord's rank among all Dutch wijken [HEERLEN_SCOPE]")
     run.add_argument("--force", action="store_true", help="rebuild even when nothing changed upstream")
     run.add_argument("-v", "--verbose", action="store_true", help="show Dagster's debug events")
     report = sub.add_parser("report", help="write the routekaart report (one self-contained HTML page) from the warehouse")

@@ -21,6 +21,7 @@ from .indicators import VALUE_COLUMNS, build_indicator_values
 from .live import combine_versions, fetch_live, live_dimensions, live_mappings, live_pages, source_version
 from .partitions import SINGLE_RUN, partitions_def, run_partitions, unit, write_part
 from .pdok import PLACEMENT_COLUMNS
+from .ranks import NATIONAL_RANK_SQL
 from .raw import files_version, raw_table_name, read_source_files
 from .report import report_asset
 from .resources import PipelineSettings
@@ -99,9 +100,11 @@ def build_source_assets(source: catalog.Source) -> list:
                   kinds={"duckdb"}, partitions_def=years,
                   description=f"{source.title}: long format (area_code, year, measure, value, unit, status).")
         def staging_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
-            live = settings.for_run(context.run.tags).live and source.live is not None
+            s = settings.for_run(context.run.tags)
+            live = s.live and source.live is not None
+            scope = {a["area_code"] for a in catalog.scope_areas(s.scope)}
             with build_db.get_connection() as con:
-                staged = [_stage(con, unit(source, part), part, live) for part in run_partitions(context, source)]
+                staged = [_stage(con, unit(source, part), part, live, scope) for part in run_partitions(context, source)]
             obs = pd.concat([s.observations for s in staged], ignore_index=True)
             rejected = sum(len(s.rejected) for s in staged)
             if rejected:
@@ -164,11 +167,11 @@ def _load_raw(context: dg.AssetExecutionContext, source: catalog.Source, part: s
     return _RawLoad(part, files, tables, version)
 
 
-def _stage(con, source: catalog.Source, part: str | None, live: bool):
-    """Stage one source (or one year of it) from its raw tables into the staging tables."""
+def _stage(con, source: catalog.Source, part: str | None, live: bool, scope: set[str]):
+    """Stage one source (or one year of it) from its raw tables into the staging tables; rows of areas
+    outside `scope` are counted, not kept."""
     matcher = MeasureMatcher(list(catalog.load_measures()))
     spec = catalog.load_area_spec()
-    scope = {a["area_code"] for a in spec["cbs_areas"]}
     src = source.live_variant() if live else source
     suffix = f"__y{part}" if part else ""
     files = [(f, con.execute(f"SELECT * EXCLUDE (_row) FROM raw.{raw_table_name(source.id, f.path)} ORDER BY _row").df())
@@ -199,9 +202,9 @@ def _stage(con, source: catalog.Source, part: str | None, live: bool):
 
 @dg.asset(key=["staging", "areas"], group_name="areas", kinds={"duckdb"},
           description="CBS areas of the scope and the programme areas under every definition (assets/areas/).")
-def staging_areas(build_db: DuckDBResource):
+def staging_areas(settings: PipelineSettings, build_db: DuckDBResource):
     spec = catalog.load_area_spec()
-    areas, members = areas_frame(spec), programme_members(spec)
+    areas, members = areas_frame(spec, catalog.other_areas(settings.settings.scope)), programme_members(spec)
     with build_db.get_connection() as con:
         write_frame(con, "staging.areas", areas)
         write_frame(con, "staging.area_members", members)
@@ -323,6 +326,17 @@ def marts_gaps(build_db: DuckDBResource):
     return dg.MaterializeResult(metadata={"dagster/row_count": n, "preview": _preview(df, 20)})
 
 
+@dg.asset(key=["marts", "national_rank"], deps=[dg.AssetKey(["marts", "indicator_values"])], group_name="marts",
+          kinds={"duckdb"}, description="National scope: Heerlen-Noord and -Zuid ranked among every Dutch wijk, "
+                                        "Heerlen among every gemeente (percentile, direction-aware).")
+def marts_national_rank(build_db: DuckDBResource):
+    with build_db.get_connection() as con:
+        con.execute(NATIONAL_RANK_SQL)
+        df = con.execute("SELECT * FROM marts.national_rank WHERE area_code = 'HEERLEN-NOORD' "
+                         "ORDER BY indicator_id, year").df()
+    return dg.MaterializeResult(metadata={"dagster/row_count": len(df), "preview": _preview(df, 20)})
+
+
 def _code_version() -> str:
     try:
         sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
@@ -332,7 +346,8 @@ def _code_version() -> str:
     return f"{__version__}+{sha}" if sha else __version__
 
 
-@dg.asset(key=["publish", "warehouse"], deps=[dg.AssetKey(["marts", "gaps"])], group_name="marts",
+@dg.asset(key=["publish", "warehouse"], deps=[dg.AssetKey(["marts", "gaps"]), dg.AssetKey(["marts", "national_rank"])],
+          group_name="marts",
           kinds={"duckdb"}, description="Writes the analyst warehouse privately and swaps it in atomically.")
 def publish_warehouse(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
     s = settings.for_run(context.run.tags)
@@ -367,7 +382,8 @@ def publish_warehouse(context: dg.AssetExecutionContext, settings: PipelineSetti
 
 
 def all_assets_and_checks() -> tuple[list, list]:
-    assets: list = [staging_areas, staging_observations, marts_indicator_values, marts_gaps, publish_warehouse]
+    assets: list = [staging_areas, staging_observations, marts_indicator_values, marts_gaps, marts_national_rank,
+                    publish_warehouse]
     checks: list = [areas_checks()]
     for source in SOURCES.values():
         assets += build_source_assets(source)

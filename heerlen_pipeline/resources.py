@@ -21,6 +21,7 @@ class PipelineSettings(dg.ConfigurableResource):
     build_dir: str
     live: bool = False
     replay: bool = False
+    scope: str = "heerlen"
     landing_dir: str
     cbs_odata_url: str
     cbs_dataderden_url: str

@@ -14,6 +14,7 @@ DATA_CHECKS_DIR = PROJECT_ROOT / "data_checks"
 BUNDLED_SNAPSHOT_DIR = PROJECT_ROOT / "data" / "snapshot"
 
 _TRUE = {"1", "true", "yes", "on"}
+SCOPES = ("heerlen", "national")
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Settings:
     # Live sources (`heerlen run --live`): base URLs; the paths beneath them are exactly the real ones.
     live: bool = False
     replay: bool = False  # live, but from the landed responses only (no network)
+    scope: str = "heerlen"  # heerlen: Heerlen's areas and NL; national: also every gemeente and wijk (SCOPES)
     landing_dir: Path = Path("warehouse/landing")
     cbs_odata_url: str = "https://opendata.cbs.nl"
     cbs_dataderden_url: str = "https://dataderden.cbs.nl"
@@ -42,6 +44,7 @@ class Settings:
             "build_dir": Path(env.get("HEERLEN_BUILD_DIR") or warehouse.parent / ".build"),
             "live": env.get("HEERLEN_LIVE", "").lower() in _TRUE,
             "replay": env.get("HEERLEN_REPLAY", "").lower() in _TRUE,
+            "scope": env.get("HEERLEN_SCOPE") or "heerlen",
             "landing_dir": Path(env.get("HEERLEN_LANDING_DIR") or warehouse.parent / "landing"),
             "cbs_odata_url": env.get("HEERLEN_CBS_ODATA_URL") or cls.cbs_odata_url,
             "cbs_dataderden_url": env.get("HEERLEN_CBS_DATADERDEN_URL") or cls.cbs_dataderden_url,
@@ -63,7 +66,11 @@ class Settings:
                 v = v if isinstance(v, bool) else str(v).lower() in _TRUE
             elif f.name.endswith("_url"):
                 v = str(v).rstrip("/")
+            elif f.name == "scope" and v not in SCOPES:
+                raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {v!r} (HEERLEN_SCOPE or --scope)")
             out[f.name] = v
+        if out["scope"] == "national" and out["live"]:
+            raise ValueError("the national scope runs on the bundled files; a live national refresh is not supported yet")
         return cls(**out)
 
     def as_plain(self) -> dict[str, object]:

@@ -41,9 +41,12 @@ def current_versions(settings: Settings) -> dict[str, str]:
     return {sid: source_version(src, settings, client) for sid, src in catalog.load_sources().items()}
 
 
+STAMP_FIELDS = ("source_versions", "config_fingerprint", "area_definition", "source_mode", "scope")
+
+
 def build_stamp(settings: Settings, versions: dict[str, str]) -> dict[str, str]:
     return {"source_versions": json.dumps(versions, sort_keys=True), "config_fingerprint": config_fingerprint(),
-            "area_definition": settings.area_definition, "source_mode": source_mode(settings)}
+            "area_definition": settings.area_definition, "source_mode": source_mode(settings), "scope": settings.scope}
 
 
 def published_stamp(warehouse: Path) -> dict[str, str] | None:
@@ -51,11 +54,10 @@ def published_stamp(warehouse: Path) -> dict[str, str] | None:
         return None
     try:
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            row = con.execute("SELECT source_versions, config_fingerprint, area_definition, source_mode "
-                              "FROM marts.build_info").fetchone()
+            row = con.execute(f"SELECT {', '.join(STAMP_FIELDS)} FROM marts.build_info").fetchall()[0]
     except duckdb.Error:  # an older warehouse without these columns: rebuild
         return None
-    return dict(zip(("source_versions", "config_fingerprint", "area_definition", "source_mode"), row, strict=True))
+    return dict(zip(STAMP_FIELDS, row, strict=True))
 
 
 def up_to_date(settings: Settings) -> bool:

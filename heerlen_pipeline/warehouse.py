@@ -27,6 +27,8 @@ TABLE_COMMENTS = {
     "check_results": "Outcome of every data check of the build.",
     "build_info": "Code version, area definition and source versions of this build.",
     "rejected_rows": "Source cells that could not be parsed, with the reason. Nothing is dropped silently.",
+    "national_rank": "National scope only: Heerlen-Noord and Heerlen-Zuid ranked among every Dutch wijk, Heerlen "
+    "among every gemeente, per indicator and year (empty in a Heerlen-only build).",
 }
 
 
@@ -79,7 +81,9 @@ COLUMN_COMMENTS = {
     "build_info": {"code_version": "Package version + git commit", "source_versions": "JSON: source -> version "
                    "(Modified stamps of CBS tables, or file checksums)", "config_fingerprint": "Checksum of code, "
                    "definitions and suites", "area_definition": "Heerlen-Noord definition of indicator_values and gaps",
-                   "source_mode": "snapshot (bundled files) or live (APIs)", "run_id": "Dagster run that built "
+                   "source_mode": "snapshot (bundled files) or live (APIs)",
+                   "scope": "heerlen (Heerlen's areas and NL) or national (also every gemeente and wijk)",
+                   "run_id": "Dagster run that built "
                    "this file", "built_at": "When", "attribution": "Sources to name"},
     "estimate_intervals": {"area_code": _VALUE_COLUMNS["area_code"], "year": _VALUE_COLUMNS["year"],
                            "measure": "Measure (assets/measures.csv)", "bound": "Marges code of the bound",
@@ -87,6 +91,14 @@ COLUMN_COMMENTS = {
                            "source_id": "Source", "table_id": "RIVM table", "bound_title": "Title of the bound"},
     "series_breaks": {"indicator_id": _VALUE_COLUMNS["indicator_id"], "year": "First year of the new definition",
                       "note": "What changed; do not compare across this year"},
+    "national_rank": {"indicator_id": _VALUE_COLUMNS["indicator_id"], "year": _VALUE_COLUMNS["year"],
+                      "area_code": "HEERLEN-NOORD, HEERLEN-ZUID (among wijken) or GM0917 (among gemeenten)",
+                      "compared_with": "wijk or gemeente: the peer group", "value": "The area's value",
+                      "peers": "Peers with a value that year", "peers_worse": "Peers with a worse value (lower "
+                      "when higher is better)", "peers_better": "Peers with a better value",
+                      "percentile_rank": "Share of peers with a worse value, ties half, in %: 100 = best place",
+                      "peer_p10": "10th percentile of the peers' values", "peer_median": "Median of the peers",
+                      "peer_p90": "90th percentile of the peers' values"},
     "rejected_rows": {"source_id": "Source", "table_id": "Table", "source_file": "File or live table",
                       "row_nr": "Line in the file (1 = header)", "area": "Area code of the row",
                       "field": "Column", "raw_value": "The cell as received", "reason": "Why it was rejected"},

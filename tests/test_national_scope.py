@@ -1,0 +1,84 @@
+"""`heerlen run --scope national` on the bundled real national files: values for every Dutch wijk (RIVM
+health 2012/2016/2020, KWB 2024 population), Heerlen-Noord's rank among them recomputed here from the CSV,
+and Heerlen's own figures identical to the default (Heerlen-only) build."""
+
+from __future__ import annotations
+
+import csv
+
+import duckdb
+import pytest
+
+from heerlen_pipeline.cli import main
+from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR, Settings
+
+RIVM_2020 = BUNDLED_SNAPSHOT_DIR / "rivm" / "rivm_gezondheid_2020_18plus_nl_gm_wk_heerlenbu.csv"
+KWB_2024 = BUNDLED_SNAPSHOT_DIR / "kwb" / "kwb_2024_bevolking_nl_gm_wk_heerlenbu.csv"
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory) -> duckdb.DuckDBPyConnection:
+    tmp = tmp_path_factory.mktemp("national")
+    path = tmp / "national.duckdb"
+    assert main(["run", "--scope", "national", "--warehouse", str(path), "--build-dir", str(tmp / "build")]) == 0
+    con = duckdb.connect(str(path), read_only=True)
+    yield con
+    con.close()
+
+
+def _rivm_wijken(column: str) -> dict[str, float]:
+    with open(RIVM_2020, encoding="utf-8-sig", newline="") as f:
+        return {r["WijkenEnBuurten"].strip(): float(r[column]) for r in csv.DictReader(f)
+                if r["WijkenEnBuurten"].startswith("WK") and r[column].strip() not in ("", ".")}
+
+
+def _values(con, indicator: str, year: int, level: str) -> dict[str, float]:
+    return dict(con.execute("""SELECT area_code, value FROM marts.indicator_values JOIN (SELECT DISTINCT area_code
+                               FROM marts.areas WHERE level = ?) USING (area_code)
+                               WHERE indicator_id = ? AND year = ? AND status = 'ok'""",
+                            [level, indicator, year]).fetchall())
+
+
+def test_every_wijk_gets_real_values(national):
+    assert national.execute("SELECT scope FROM marts.build_info").fetchall() == [("national",)]
+    health = _rivm_wijken("ErvarenGezondheidGoedZeerGoed_4")
+    assert len(health) > 3100
+    assert _values(national, "HLT-01", 2020, "wijk") == pytest.approx(health)  # every wijk, as RIVM publishes it
+    with open(KWB_2024, encoding="utf-8-sig", newline="") as f:
+        inhabitants = {r["Regioaanduiding/Codering (code)"].strip(): float(r["Bevolking/Aantal inwoners (aantal)"])
+                       for r in csv.DictReader(f) if r["Regioaanduiding/Soort regio (omschrijving)"].strip() == "Wijk"}
+    assert len(inhabitants) == 3393
+    assert _values(national, "DEM-02", 2024, "wijk") == inhabitants
+    assert national.execute("SELECT count(*) FROM marts.check_results WHERE NOT passed").fetchall() == [(0,)]
+
+
+def test_noord_rank_among_all_dutch_wijken(national):
+    noord = national.execute("SELECT value FROM marts.indicator_values WHERE indicator_id = 'HLT-01' "
+                             "AND area_code = 'HEERLEN-NOORD' AND year = 2020").fetchall()[0][0]
+    peers = list(_rivm_wijken("ErvarenGezondheidGoedZeerGoed_4").values())
+    worse = sum(v < noord for v in peers) + sum(v == noord for v in peers) / 2  # higher is better
+    row = national.execute("SELECT peers, percentile_rank, peer_median FROM marts.national_rank "
+                           "WHERE indicator_id = 'HLT-01' AND area_code = 'HEERLEN-NOORD' AND year = 2020").fetchall()
+    assert row == [(len(peers), round(100 * worse / len(peers), 1), pytest.approx(sorted(peers)[len(peers) // 2], abs=0.1))]
+    assert noord == 65.8 and row[0][1] < 1  # fewer than 1 in 100 Dutch wijken report worse health
+    # Smoking (HLT-06, lower is better): the rank counts the wijken that smoke more.
+    smokers = national.execute("SELECT value, peers_worse FROM marts.national_rank WHERE indicator_id = 'HLT-06' "
+                               "AND area_code = 'HEERLEN-NOORD' AND year = 2020").fetchall()[0]
+    assert smokers[1] == sum(v > smokers[0] for v in _rivm_wijken("Roker_11").values())
+
+
+def test_heerlen_figures_do_not_depend_on_the_scope(national, wh):
+    for table in ("gaps", "programme_values"):
+        q = f"SELECT * FROM marts.{table} ORDER BY ALL"
+        assert national.execute(q).fetchall() == wh.execute(q).fetchall()
+    q = ("SELECT * FROM marts.indicator_values WHERE area_code LIKE 'HEERLEN%' OR area_code LIKE '%0917%' "
+         "OR area_code = 'NL00' ORDER BY ALL")
+    assert national.execute(q).fetchall() == wh.execute(q).fetchall()
+    assert wh.execute("SELECT count(*) FROM marts.national_rank").fetchall() == [(0,)]  # no peers in a Heerlen build
+
+
+def test_scope_is_validated():
+    with pytest.raises(SystemExit):
+        main(["run", "--scope", "world"])
+    with pytest.raises(ValueError, match="national scope runs on the bundled files"):
+        Settings.from_env(scope="national", live=True)
