@@ -82,7 +82,8 @@ def test_dagster_cli_materializes_the_same_graph(tmp_path):
     env.pop("DAGSTER_HOME", None)
     dagster = Path(sys.executable).parent / "dagster"
     proc = subprocess.run([str(dagster), "asset", "materialize", "-m", "heerlen_pipeline.definitions",
-                           "--select", "*", "--partition-range", "2016...2025"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+                           "--select", "*", "--partition-range", "2016...2025"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     assert con.execute("SELECT value FROM marts.indicator_values WHERE indicator_id = 'WRK-01' "
