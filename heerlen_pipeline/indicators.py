@@ -31,6 +31,15 @@ def _lit(name: str) -> str:
     return f"'{name}'"
 
 
+def _sum(expr: str, where: str | None = None) -> str:
+    """An exact sum: every input is a fixed-point number (6 decimals, more than any source publishes) before
+    it is added, so the result does not depend on the order DuckDB's threads add rows in. A float sum does
+    (1215004.4000000015 in one run, 1215004.400000001 in the next), and two runs on the same inputs must
+    publish the same numbers."""
+    agg = f"sum(CAST({expr} AS DECIMAL(38, 6)))" + (f" FILTER (WHERE {where})" if where else "")
+    return f"CAST({agg} AS DOUBLE)"
+
+
 def _tables(*exprs: str) -> str:
     """Distinct, sorted list of source tables behind a value, as 'A + B'."""
     joined = "concat_ws(' + ', " + ", ".join(exprs) + ")"
@@ -45,7 +54,7 @@ def _measure_cte(name: str, refs: tuple[MeasureRef, ...]) -> str:
     n = len(refs)
     return f"""{name} AS (
     SELECT area_code, year,
-           CASE WHEN count(*) FILTER (WHERE status = 'ok') = {n} THEN sum(value) END AS value,
+           CASE WHEN count(*) FILTER (WHERE status = 'ok') = {n} THEN {_sum("value")} END AS value,
            CASE WHEN count(*) FILTER (WHERE status = 'ok') = {n} THEN 'ok'
                 WHEN bool_or(status = 'suppressed') THEN 'suppressed' ELSE 'missing' END AS status,
            string_agg(DISTINCT table_id, ' + ' ORDER BY table_id) AS tables
@@ -83,10 +92,10 @@ def indicator_sql(ind: Indicator) -> str:
            {_tables("n.tables", "d.tables")} AS tables
     FROM num n LEFT JOIN den d ON n.area_code = d.area_code AND n.year = d.year)"""
         base_value = f"CASE WHEN den > 0 THEN round(num / den * {scale}, {dec}) END"
-        prog_num, prog_den = "sum(num)", "sum(den)"
-        prog_value = f"round(sum(num) / nullif(sum(den), 0) * {scale}, {dec})"
+        prog_num, prog_den = _sum("num"), _sum("den")
+        prog_value = f"round({_sum('num')} / nullif({_sum('den')}, 0) * {scale}, {dec})"
         small_base = f"den < {MIN_BASE}"
-        prog_small = f"sum(den) < {MIN_BASE}"
+        prog_small = f"{_sum('den')} < {MIN_BASE}"
     elif ind.method == "weighted_mean":
         ctes = [_measure_cte("val", (ind.measure,)), _measure_cte("wt", ind.weight)]
         base = f"""base AS (
@@ -94,17 +103,17 @@ def indicator_sql(ind: Indicator) -> str:
            w.status AS weight_status, {_tables("v.tables", "w.tables")} AS tables
     FROM val v LEFT JOIN wt w ON v.area_code = w.area_code AND v.year = w.year)"""
         base_value = f"round(num, {dec})"
-        prog_num, prog_den = "NULL", "sum(den)"
-        prog_value = f"round(sum(num * den) / nullif(sum(den), 0), {dec})"
+        prog_num, prog_den = "NULL", _sum("den")
+        prog_value = f"round({_sum('num * den')} / nullif({_sum('den')}, 0), {dec})"
         small_base = "false"  # published values: CBS applied its own disclosure rules
-        prog_small = f"sum(den) < {MIN_BASE}"
+        prog_small = f"{_sum('den')} < {MIN_BASE}"
     else:  # sum
         ctes = [_measure_cte("val", (ind.measure,))]
         base = """base AS (
     SELECT area_code, year, value AS num, NULL::DOUBLE AS den, status AS inputs, tables FROM val)"""
         base_value = f"round(num, {dec})"
-        prog_num, prog_den = "sum(num)", "NULL"
-        prog_value = f"CASE WHEN count(num) = max(n_members) THEN round(sum(num), {dec}) END"
+        prog_num, prog_den = _sum("num"), "NULL"
+        prog_value = f"CASE WHEN count(num) = max(n_members) THEN round({_sum('num')}, {dec}) END"
         small_base = "false"
         prog_small = "false"
     # Programme members: only wijken whose inputs (and weight) were published count.
@@ -160,14 +169,14 @@ def _school_sql(ind: Indicator) -> str:
     SELECT n.area_code, n.year, n.value AS num, d.value AS den,
            n.status = 'ok' AND d.status = 'ok' AS usable, {_tables("n.tables", "d.tables")} AS tables
     FROM num n JOIN den d ON n.area_code = d.area_code AND n.year = d.year)"""
-        value = f"round(sum(num) FILTER (WHERE usable) / nullif(sum(den) FILTER (WHERE usable), 0) * {scale}, {dec})"
-        num, den = "sum(num) FILTER (WHERE usable)", "sum(den) FILTER (WHERE usable)"
+        num, den = _sum("num", "usable"), _sum("den", "usable")
+        value = f"round({num} / nullif({den}, 0) * {scale}, {dec})"
     else:
         ctes = [_measure_cte("val", (ind.measure,))]
         school = """school AS (
     SELECT area_code, year, value AS num, NULL::DOUBLE AS den, status = 'ok' AS usable, tables FROM val)"""
-        value = f"round(sum(num) FILTER (WHERE usable), {dec})"
-        num, den = "sum(num) FILTER (WHERE usable)", "NULL"
+        num, den = _sum("num", "usable"), "NULL"
+        value = f"round({num}, {dec})"
     return f"""
 WITH {", ".join(ctes)},
 {school},
