@@ -9,13 +9,31 @@ import time
 
 from .settings import Settings
 
+LOCKED_EXIT = 75  # EX_TEMPFAIL: another run held the lock until the timeout; nothing was changed
+
 
 def _run(args: argparse.Namespace) -> int:
     settings = Settings.from_env(warehouse=args.warehouse, area_definition=args.area_definition,
                                  snapshot_dir=args.snapshot_dir, build_dir=args.build_dir,
                                  live=args.live or args.replay or None, replay=args.replay or None,
                                  scope=args.scope)
+    from .runlock import LockTimeout, hold
+
+    try:  # one run at a time per build directory; a second one waits (HEERLEN_LOCK_TIMEOUT)
+        with hold(settings.build_dir / "run.lock"):
+            return _refresh(args, settings)
+    except LockTimeout as e:
+        print(f"heerlen run: {e}", file=sys.stderr)
+        return LOCKED_EXIT
+
+
+def _refresh(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
+    from .warehouse import sync_parquet
+
+    if sync_parquet(settings.warehouse):  # a publish killed between its two renames
+        print(f"heerlen run: the Parquet export next to {settings.warehouse} was a build behind it; re-exported",
+              file=sys.stderr)
     if not args.force:
         from .versions import up_to_date
 
