@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -123,43 +124,137 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> dict[str, int]:
     """Copy the marts schema of the build DB into a new file and swap it in with one rename.
 
     Readers that have the old file open keep their consistent snapshot (the old inode); new connections
-    see the new file. A failure before the rename leaves the published file untouched.
+    see the new file. The Parquet twin is written completely into a directory of its own first, and
+    `parquet/` (a symlink) is re-pointed at it with one rename right after the file's. A failure or a kill
+    before the file's rename leaves both as they were; a kill between the two renames leaves the file one
+    build ahead of its Parquet twin, which `sync_parquet` (run at the start of every `heerlen run`) repairs.
+    Publishes are serialised by a lock next to the target, so leftovers of a killed publish are safe to
+    remove at the start of the next one.
     """
+    from .runlock import hold
+
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tables = [r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? "
-        "ORDER BY table_name", [PUBLISHED_SCHEMA]).fetchall()]
-    counts = {}
-    try:
-        con.execute(f"ATTACH '{tmp}' AS pub (STORAGE_VERSION '{STORAGE_VERSION}')")
+    with hold(_lock_path(target), "publish of this warehouse"):
+        remove_leftovers(target)
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? "
+            "ORDER BY table_name", [PUBLISHED_SCHEMA]).fetchall()]
+        tag = uuid.uuid4().hex[:8]
+        tmp = target.with_name(f".{target.name}.{tag}.tmp")
+        staged = target.parent / f"{PARQUET_PREFIX}{tag}"
         try:
-            con.execute(f"CREATE SCHEMA pub.{PUBLISHED_SCHEMA}")
-            for t in tables:
-                con.execute(f"CREATE TABLE pub.{PUBLISHED_SCHEMA}.{t} AS SELECT * FROM {PUBLISHED_SCHEMA}.{t}")
-                counts[t] = con.execute(f"SELECT count(*) FROM pub.{PUBLISHED_SCHEMA}.{t}").fetchall()[0][0]
-                if t in TABLE_COMMENTS:
-                    con.execute(f"COMMENT ON TABLE pub.{PUBLISHED_SCHEMA}.{t} IS {_comment(TABLE_COMMENTS[t])}")
-                for column, text in COLUMN_COMMENTS.get(t, {}).items():
-                    con.execute(f"COMMENT ON COLUMN pub.{PUBLISHED_SCHEMA}.{t}.{column} IS {_comment(text)}")
+            counts = _write_copy(con, tables, tmp)
+            export_parquet(con, tables, staged)
+            os.replace(tmp, target)  # the warehouse: one rename
+            link_parquet(staged, target.parent / "parquet")  # its Parquet twin: one rename (of a symlink)
         finally:
-            con.execute("DETACH pub")
-        os.replace(tmp, target)
+            tmp.unlink(missing_ok=True)
+            if not _linked(target.parent / "parquet", staged):
+                shutil.rmtree(staged, ignore_errors=True)
+        remove_leftovers(target)
+    return counts
+
+
+PARQUET_PREFIX = ".parquet-"
+
+
+def _lock_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.lock")
+
+
+def _write_copy(con: duckdb.DuckDBPyConnection, tables: list[str], tmp: Path) -> dict[str, int]:
+    counts = {}
+    con.execute(f"ATTACH '{tmp}' AS pub (STORAGE_VERSION '{STORAGE_VERSION}')")
+    try:
+        con.execute(f"CREATE SCHEMA pub.{PUBLISHED_SCHEMA}")
+        for t in tables:
+            con.execute(f"CREATE TABLE pub.{PUBLISHED_SCHEMA}.{t} AS SELECT * FROM {PUBLISHED_SCHEMA}.{t}")
+            counts[t] = con.execute(f"SELECT count(*) FROM pub.{PUBLISHED_SCHEMA}.{t}").fetchall()[0][0]
+            if t in TABLE_COMMENTS:
+                con.execute(f"COMMENT ON TABLE pub.{PUBLISHED_SCHEMA}.{t} IS {_comment(TABLE_COMMENTS[t])}")
+            for column, text in COLUMN_COMMENTS.get(t, {}).items():
+                con.execute(f"COMMENT ON COLUMN pub.{PUBLISHED_SCHEMA}.{t}.{column} IS {_comment(text)}")
     finally:
-        tmp.unlink(missing_ok=True)
-    export_parquet(con, tables, target.parent / "parquet")
+        con.execute("DETACH pub")
     return counts
 
 
 def export_parquet(con: duckdb.DuckDBPyConnection, tables: list[str], directory: Path) -> None:
-    """Every published table also as <directory>/<table>.parquet, for tools that cannot read DuckDB (R, Power
-    BI, Excel). Each file is written aside and renamed into place, so a reader never sees half a file."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Every published table as <directory>/<table>.parquet, for tools that cannot read DuckDB (R, Power BI,
+    Excel). `directory` is new and private until link_parquet points `parquet/` at it."""
+    directory.mkdir(parents=True)
     for t in tables:
-        final = directory / f"{t}.parquet"
-        tmp = directory / f".{t}.{uuid.uuid4().hex[:8]}.tmp"
+        con.execute(f"COPY {PUBLISHED_SCHEMA}.{t} TO '{directory / f'{t}.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
+
+
+def link_parquet(directory: Path, link: Path) -> None:
+    """Point `link` (warehouse/parquet) at `directory` with one rename: a reader sees the whole old set or the
+    whole new one. A real directory from before exports were symlinked is moved aside once."""
+    tmp = link.with_name(f".{link.name}.{uuid.uuid4().hex[:8]}.link")
+    os.symlink(directory.name, tmp)  # relative: the warehouse directory can be moved
+    try:
+        previous = os.readlink(link) if link.is_symlink() else None
+        if link.is_dir() and not link.is_symlink():
+            previous = f"{PARQUET_PREFIX}legacy-{uuid.uuid4().hex[:8]}"
+            os.rename(link, link.with_name(previous))
+        os.replace(tmp, link)
+    finally:
+        tmp.unlink(missing_ok=True)
+    link.with_name(f".{link.name}.previous").write_text(previous or "", encoding="utf-8")
+
+
+def _linked(link: Path, directory: Path) -> bool:
+    return link.is_symlink() and os.readlink(link) == directory.name
+
+
+def remove_leftovers(target: Path) -> None:
+    """Temp files of killed publishes, and Parquet sets other than the current one and the one it replaced
+    (a reader may still be in that one)."""
+    directory = target.parent
+    for tmp in [*directory.glob(f".{target.name}.*.tmp"), *directory.glob(".parquet.*.link")]:
+        tmp.unlink(missing_ok=True)
+    link = directory / "parquet"
+    keep = {os.readlink(link) if link.is_symlink() else None, _previous_set(link)}
+    for old in directory.glob(f"{PARQUET_PREFIX}*"):
+        if old.is_dir() and old.name not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _previous_set(link: Path) -> str | None:
+    note = link.with_name(f".{link.name}.previous")
+    return note.read_text(encoding="utf-8").strip() if note.is_file() else None
+
+
+def sync_parquet(target: Path) -> bool:
+    """Bring the Parquet twin in line with the published file when a killed publish left it one build behind
+    (build_info's run_id differs). Returns True when it re-exported."""
+    link = target.parent / "parquet"
+    if not target.is_file():
+        return False
+    from .runlock import hold
+
+    with hold(_lock_path(target), "publish of this warehouse"):
         try:
-            con.execute(f"COPY {PUBLISHED_SCHEMA}.{t} TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
-            os.replace(tmp, final)
-        finally:
-            tmp.unlink(missing_ok=True)
+            with duckdb.connect(str(target), read_only=True) as con:
+                run_id = con.execute(f"SELECT run_id FROM {PUBLISHED_SCHEMA}.build_info").fetchone()
+                tables = [r[0] for r in con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? ORDER BY table_name",
+                    [PUBLISHED_SCHEMA]).fetchall()]
+                try:
+                    twin = con.execute(f"SELECT run_id FROM read_parquet('{link / 'build_info.parquet'}')").fetchone()
+                except duckdb.Error:
+                    twin = None
+                if twin == run_id:
+                    return False
+                remove_leftovers(target)
+                staged = target.parent / f"{PARQUET_PREFIX}{uuid.uuid4().hex[:8]}"
+                try:
+                    export_parquet(con, tables, staged)
+                    link_parquet(staged, link)
+                finally:
+                    if not _linked(link, staged):
+                        shutil.rmtree(staged, ignore_errors=True)
+                remove_leftovers(target)
+        except duckdb.Error:  # a warehouse from before build_info had a run_id: the next publish writes both
+            return False
+    return True
