@@ -506,7 +506,10 @@ def _handler(mirror: Mirror):
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             if not head:
-                self.wfile.write(payload)
+                try:
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up first (a read-timeout fault): nothing to answer
 
         def _fault(self, fault: Fault, body: bytes) -> None:
             if fault.kind == "status":

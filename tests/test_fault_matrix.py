@@ -1,15 +1,38 @@
-"""The fault matrix (issue 7): faults and hostile input against the live-source code, on loopback only.
+"""The fault matrix (issue 7): faults, hostile input and process faults, on loopback only.
 
 The local CBS/DUO/PDOK mirror (tests/odata_mirror.py) injects the faults; a second server stands for
-"another host" and records whatever reaches it. Single faults already covered at the fetch level in
-test_live_sources.py are not repeated here.
+"another host" and records whatever reaches it; tests/webhook_receiver.py takes the alerts. Fetch-level
+cases run in-process. The rest runs the real `heerlen run` as a subprocess, the HEERLEN_*_URL variables
+pointing at the mirror, in as few runs as the cases allow:
+
+- one live refresh with a transient fault on each of six tables (500, 503 + Retry-After, 429, connection
+  reset, read timeout, truncated body): it succeeds, and every landed row is exactly what the server holds;
+- one live refresh on a copy of that build with a permanent fault in each of the five live sources (empty
+  result, nextLink loop, HTML with 200, 401, a response far over the cap), the webhook set and a password
+  in a base URL: it fails naming each, the last good warehouse stays byte for byte, and no secret is in its
+  output, alert log, build DB, warehouse, landing or Dagster's run storage;
+- kill -9 in staging and in publish (tests/kill_points.py stops the real CLI there), a run refused and one
+  waiting on the run lock, and a rebuild whose marts equal the first build's (idempotency).
+
+Single faults already covered at the fetch level in test_live_sources.py are not repeated here (503 forever,
+404, HTML, malformed JSON, truncated forever, nextLink loop, size cap on a normal page).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from heerlen_pipeline import catalog
@@ -21,7 +44,8 @@ from heerlen_pipeline.live import fetch_source
 from heerlen_pipeline.odata import ODataClient, ODataError
 from heerlen_pipeline.odata_schema import UnsafeKey
 
-from .odata_mirror import Fault, Mirror, Recorder, bundled_tables, duo_fixture, mirror_assets
+from .odata_mirror import Fault, Mirror, Recorder, bundled_tables, duo_fixture, mirror_assets, parse_filter
+from .webhook_receiver import WebhookReceiver
 
 FAST = HttpConfig(connect_timeout=2, read_timeout=1.0, retries=2, backoff=0.01)
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,3 +222,352 @@ def test_an_unreachable_webhook_does_not_write_its_url_to_the_alert_log(tmp_path
     (record,) = sink.send([Alert("run-3", "run_failed", "error", "raw/kwb failed")])
     assert record["delivered"].startswith("failed: ConnectionError")
     assert SECRET not in (tmp_path / "alerts.jsonl").read_text()
+
+
+# ---------------------------------------------------------------- the real process
+
+# Columns that legitimately differ between two builds of the same inputs: when it ran and which run it was
+# (and, in build_info, the code it ran: the same in CI, but other people's edits change it between runs here).
+VOLATILE = {"build_info": {"run_id", "built_at", "code_version", "config_fingerprint"}, "sources": {"fetched_at"},
+            "check_results": {"run_id", "checked_at"}}
+MART_KEYS = {"indicator_values": "indicator_id, area_code, year", "gaps": "indicator_id, year",
+             "programme_values": "definition, indicator_id, area_code, year", "areas": "area_code, definition",
+             "indicators": "indicator_id", "sources": "source_id, source_file"}
+
+
+def _table_hashes(con: duckdb.DuckDBPyConnection, relations: dict[str, str]) -> dict[str, str]:
+    """sha256 of each table's sorted rows, the VOLATILE columns left out."""
+    out = {}
+    for table, rel in relations.items():
+        cols = [c for c in con.execute(f"SELECT * FROM {rel} LIMIT 0").fetchdf().columns
+                if c not in VOLATILE.get(table, set())]
+        rows = sorted(repr(r) for r in con.execute(f"SELECT {', '.join(cols)} FROM {rel}").fetchall())
+        out[table] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
+    return out
+
+
+def mart_hashes(warehouse: Path) -> dict[str, str]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()]
+        return _table_hashes(con, {t: f"marts.{t}" for t in tables})
+
+
+def parquet_hashes(directory: Path) -> dict[str, str]:
+    with duckdb.connect() as con:
+        return _table_hashes(con, {p.stem: f"read_parquet('{p}')" for p in sorted(directory.glob("*.parquet"))})
+
+
+def build_info(warehouse: Path) -> dict:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute("SELECT * FROM marts.build_info").fetchdf().iloc[0].to_dict()
+
+
+def assert_no_duplicate_keys(warehouse: Path) -> None:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for table, key in MART_KEYS.items():
+            dup = con.execute(f"SELECT {key}, count(*) FROM marts.{table} GROUP BY ALL HAVING count(*) > 1").fetchall()
+            assert dup == [], f"marts.{table}: duplicate {key}: {dup[:3]}"
+
+
+@dataclasses.dataclass
+class Build:
+    root: Path
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse" / "heerlen.duckdb"
+
+    @property
+    def parquet(self) -> Path:
+        return self.root / "warehouse" / "parquet"
+
+    def copy(self, dst: Path) -> Build:
+        shutil.copytree(self.root, dst, symlinks=True)  # parquet/ is a (relative) symlink
+        return Build(dst)
+
+
+def _env(build: Build, urls: dict[str, str], assets_dir: Path, **extra: str) -> dict[str, str]:
+    env = {**os.environ, **urls, "HEERLEN_ASSETS_DIR": str(assets_dir), "HEERLEN_WAREHOUSE": str(build.warehouse),
+           "HEERLEN_BUILD_DIR": str(build.root / "build"), "HEERLEN_LANDING_DIR": str(build.root / "landing"),
+           "HEERLEN_HTTP_BACKOFF": "0.01", "HEERLEN_HTTP_RETRIES": "3", **extra}
+    for name in ("DAGSTER_HOME", "HEERLEN_ALERT_WEBHOOK_URL", "HEERLEN_ALERT_LOG", "HEERLEN_LOCK_TIMEOUT"):
+        if name not in extra:
+            env.pop(name, None)
+    return env
+
+
+def _heerlen(env: dict[str, str], *args: str, at: str | None = None, marker: Path | None = None,
+             pause: float | None = None, wait: bool = True):
+    """`heerlen run` as its own process; with `at`, through tests/kill_points.py (stops there)."""
+    cmd = [sys.executable, "-m", "heerlen_pipeline.cli", "run", *args]
+    if at:
+        cmd = [sys.executable, str(ROOT / "tests" / "kill_points.py"), "--at", at, "--marker", str(marker),
+               *(["--pause", str(pause)] if pause is not None else []), "run", *args]
+    if wait:
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            start_new_session=True)
+
+
+def _wait_for(marker: Path, proc: subprocess.Popen, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while not marker.exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended before {marker.name}: {proc.communicate()[1][-3000:]}")
+        assert time.monotonic() < deadline, f"no {marker.name} after {timeout}s"
+        time.sleep(0.1)
+
+
+def _kill9(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGKILL)  # its own session: the run and anything it started
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+
+TRANSIENT = [  # one per table, all in one run
+    Fault("83487NED/TypedDataSet", "status", status=503, retry_after="1"),
+    Fault("84286NED/DataProperties", "status", status=500),
+    Fault("50090NED/TypedDataSet", "status", status=429, times=2),
+    Fault("84583NED/TypedDataSet", "reset"),
+    Fault("84799NED/TypedDataSet", "slow", seconds=2.5),  # over the 1 s read timeout of that run
+    Fault("85984NED/TypedDataSet", "truncate"),
+]
+
+
+@dataclasses.dataclass
+class Live:
+    mirror: Mirror
+    build: Build  # the last good warehouse every later process case starts from (a copy of it)
+    run: subprocess.CompletedProcess
+    faults: list[Fault]
+    log: list[dict]
+    hashes: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def live(tables, duo, assets_dir, tmp_path_factory):
+    """The module's mirror, and a full live refresh through it with a transient fault on six tables."""
+    with Mirror(tables, duo=duo) as m:
+        build = Build(tmp_path_factory.mktemp("live"))
+        faults = [dataclasses.replace(f) for f in TRANSIENT]
+        m.faults.extend(faults)
+        run = _heerlen(_env(build, m.env(), assets_dir, HEERLEN_HTTP_READ_TIMEOUT="1"), "--live")
+        assert run.returncode == 0, run.stderr[-3000:]
+        log = list(m.log)
+        m.faults.clear()
+        m.log.clear()
+        yield Live(m, build, run, faults, log, mart_hashes(build.warehouse))
+
+
+def _landed_vs_served(build: Build, mirror: Mirror) -> dict[str, tuple[int, int]]:
+    """table -> (rows landed, rows the mirror serves for the same $filter/$select), over every TypedDataSet
+    fetched; asserts the rows themselves are equal, in order: nothing lost, nothing twice."""
+    out = {}
+    for manifest in (build.root / "landing").rglob("manifest.json"):
+        doc = json.loads(manifest.read_text())
+        if doc["catalogue"] not in ("opendata", "dataderden"):
+            continue
+        landed = [row for p in doc["pages"] if p["entity"] == "TypedDataSet"
+                  for row in json.loads(gzip.decompress((manifest.parent / p["file"]).read_bytes()))["value"]]
+        served = mirror.tables[(doc["catalogue"], doc["table_id"])].rows
+        query = doc["query"]
+        if "$filter" in query:
+            served = [r for r in served if parse_filter(query["$filter"])(r)]
+        served = [{k: r[k] for k in query["$select"].split(",")} for r in served]
+        assert landed == served, f"{doc['table_id']}: landed rows differ from the served ones"
+        out[f"{doc['table_id']} {query.get('$filter', '')[:40]}"] = (len(landed), len(served))
+    return out
+
+
+def test_transient_faults_recover_in_the_real_process_with_no_duplicate_rows(live):
+    """500, 503 + Retry-After, 429 twice, connection reset, read timeout and a truncated body, each on
+    another table of one live run: the run succeeds, every landed row is exactly what the server holds
+    (none lost, none twice), and the marts have no duplicate keys. That a clean run gives the same marts
+    follows: the same landed rows make the same marts (the idempotency check in the process test below
+    rebuilds from this very landing and compares every table)."""
+    assert [f.times for f in live.faults] == [0] * len(live.faults)  # every fault really happened
+    faulted = {r["fault"] for r in live.log if r["fault"]}
+    assert faulted == {"status", "reset", "slow", "truncate"}
+    hit = [r for r in live.log if r["path"].endswith("83487NED/TypedDataSet")]
+    assert hit[0]["fault"] == "status" and hit[1]["t"] - hit[0]["t"] >= 1.0  # Retry-After: 1 was honoured
+    tables = _landed_vs_served(live.build, live.mirror)
+    assert len(tables) == 9 and all(n > 0 for n, _ in tables.values())  # 6 KWB, RIVM, 2 x police
+    assert "heerlen run OK" in live.run.stdout
+    assert_no_duplicate_keys(live.build.warehouse)
+    with duckdb.connect(str(live.build.warehouse), read_only=True) as con:
+        mode, = con.execute("SELECT source_mode FROM marts.build_info").fetchone()
+        noord = con.execute("SELECT value FROM marts.indicator_values WHERE indicator_id = 'WRK-01' "
+                            "AND area_code = 'HEERLEN-NOORD' AND year = 2018").fetchone()
+    assert mode == "live" and noord == (62.0,)  # bijstand per 1,000 (the reference value of the snapshot run)
+
+
+NEW_STAMP = "2026-01-01T00:00:00"  # CBS re-published: the run must download again
+
+
+@pytest.fixture(scope="module")
+def failed_run(live, assets_dir, tmp_path_factory):
+    """A live run on a copy of the clean build with a permanent fault in each of the five live sources,
+    the webhook set (its token in the path) and a password in the CBS base URL; Dagster keeps its run
+    history (DAGSTER_HOME) so the secrets test can search it. Run once, read by two tests."""
+    m, tmp = live.mirror, tmp_path_factory.mktemp("failed")
+    build = live.build.copy(tmp / "build")
+    before = {"warehouse": build.warehouse.read_bytes(), "parquet": parquet_hashes(build.parquet),
+              "link": os.readlink(build.parquet)}
+    stamps, duo = {k: t.modified for k, t in m.tables.items()}, m.duo
+    for key in [("opendata", "84286NED"), ("dataderden", "50090NED"), ("dataderden", "47018NED")]:
+        m.tables[key].modified = NEW_STAMP
+    advice = catalog.load_sources(assets_dir)["duo_school_advice"].live.tables[-1].path
+    m.duo = dataclasses.replace(duo, files={**duo.files, advice: duo.files[advice] + b"\r\n"})  # a new ETag
+    faults = [
+        Fault("84286NED/TypedDataSet", "empty", times=99),  # kwb 2018: zero rows where rows must be
+        Fault("50090NED/TypedDataSet", "loop", times=99),  # rivm_health: page 2 links back to page 1
+        Fault("47018NED/TypedDataSet", "html", query="'NL00'))", times=99),  # politie_nl: maintenance page, 200
+        Fault("47018NED/TypedDataSet", "status", status=401, query="'GM0917'", times=99),  # politie_gemeente
+        Fault(advice, "huge", method="GET", size=5_000_000, declared=False, times=99),  # duo: 5 MB, cap 1 MB
+    ]
+    m.faults[:] = faults
+    home = tmp / "dagster_home"
+    home.mkdir()
+    try:
+        with WebhookReceiver() as receiver:
+            webhook = receiver.url.replace("/hooks/alerts", f"/hooks/T000/{SECRET}")
+            urls = {**m.env(), "HEERLEN_CBS_ODATA_URL": m.env()["HEERLEN_CBS_ODATA_URL"].replace(
+                "http://", f"http://heerlen:{PASSWORD}@")}
+            env = _env(build, urls, assets_dir, HEERLEN_HTTP_MAX_BYTES="1000000", DAGSTER_HOME=str(home),
+                       HEERLEN_ALERT_WEBHOOK_URL=webhook)
+            run = _heerlen(env, "--live")
+    finally:
+        m.faults.clear()
+        m.log.clear()
+        for k, stamp in stamps.items():
+            m.tables[k].modified = stamp
+        m.duo = duo
+    return {"run": run, "build": build, "before": before, "home": home, "received": receiver.received,
+            "faults": faults, "advice": advice}
+
+
+def test_permanent_faults_fail_each_source_cleanly_and_keep_the_last_good_warehouse(failed_run, live):
+    run, build = failed_run["run"], failed_run["build"]
+    assert run.returncode == 1
+    err = run.stderr
+    assert "heerlen run FAILED" in err and "was left as it was" in err
+    assert "table 84286NED TypedDataSet returned no rows" in err, err[-4000:]  # empty result, named
+    assert "odata.nextLink points back to a page already fetched (table 50090NED" in err
+    assert "HTML page, not JSON" in err and "47018NED" in err
+    assert "HTTP 401 Unauthorized" in err
+    assert "exceeds the cap of 1000000 bytes" in err and failed_run["advice"] in err
+    assert all(f.times < 99 for f in failed_run["faults"])  # each fault was met
+    # The last good warehouse is still published, byte for byte, with its Parquet twin.
+    before = failed_run["before"]
+    assert build.warehouse.read_bytes() == before["warehouse"]
+    assert os.readlink(build.parquet) == before["link"] and parquet_hashes(build.parquet) == before["parquet"]
+    # Nothing of the failed downloads was landed as complete, and no partial fetch was left behind.
+    stamps = [json.loads(p.read_text())["modified"] for p in (build.root / "landing").rglob("manifest.json")]
+    assert NEW_STAMP not in stamps and not list((build.root / "landing").rglob(".partial-*"))
+    # The failure reached a person: one run_failed alert naming the failed sources.
+    failed = [a for a in failed_run["received"] if a["kind"] == "run_failed"]
+    assert len(failed) == 1 and "84286NED" in failed[0]["summary"] and "47018NED" in failed[0]["summary"]
+
+
+def _files_with(root: Path, needle: str) -> list[str]:
+    """Every file under root whose bytes (gunzipped for .gz) or, for DuckDB and SQLite files, any text
+    value in any table holds `needle`."""
+    import sqlite3
+
+    hits = []
+    for path in [p for p in root.rglob("*") if p.is_file() and not p.is_symlink()]:
+        data = path.read_bytes()
+        if path.suffix == ".gz":
+            data = gzip.decompress(data)
+        if needle.encode() in data:
+            hits.append(str(path))
+        elif path.suffix == ".duckdb":
+            with duckdb.connect(str(path), read_only=True) as con:
+                cols = con.execute("SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+                                   "WHERE data_type = 'VARCHAR' AND NOT internal").fetchall()
+                for schema, table, col in cols:
+                    if con.execute(f'SELECT count(*) FROM "{schema}"."{table}" WHERE "{col}" LIKE ?',
+                                   [f"%{needle}%"]).fetchone()[0]:
+                        hits.append(f"{path}:{schema}.{table}.{col}")
+        elif data[:16] == b"SQLite format 3\x00":
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+                if any(needle in line for line in con.iterdump()):
+                    hits.append(str(path))
+    return hits
+
+
+def test_secrets_never_reach_logs_run_storage_or_the_warehouse(failed_run):
+    run, build, home = failed_run["run"], failed_run["build"], failed_run["home"]
+    assert failed_run["received"], "the webhook was used (so its URL was in play)"
+    assert "posted to the webhook (ok)" in run.stderr
+    assert "heerlen:***@" in run.stderr  # the URL is shown, its password is not
+    for secret in (SECRET, PASSWORD):
+        assert secret not in run.stdout and secret not in run.stderr
+        hits = _files_with(build.root, secret) + _files_with(home, secret)  # alert log, build DB, warehouse,
+        assert hits == [], f"{secret} found in {hits}"  # Parquet, landing; Dagster's run and event storage
+    assert list(home.rglob("*.db")), "Dagster wrote its run storage under DAGSTER_HOME"
+
+
+OFFLINE = {"HEERLEN_CBS_ODATA_URL": "http://127.0.0.1:9", "HEERLEN_CBS_DATADERDEN_URL": "http://127.0.0.1:9",
+           "HEERLEN_DUO_URL": "http://127.0.0.1:9", "HEERLEN_PDOK_URL": "http://127.0.0.1:9"}
+
+
+def _state(build: Build) -> dict:
+    """What a reader sees: the warehouse's build and marts, and its Parquet twin's build and tables."""
+    info = build_info(build.warehouse)
+    with duckdb.connect() as con:
+        twin_run = con.execute(f"SELECT run_id FROM read_parquet('{build.parquet / 'build_info.parquet'}')").fetchone()[0]
+    return {"run_id": info["run_id"], "definition": info["area_definition"], "marts": mart_hashes(build.warehouse),
+            "twin": parquet_hashes(build.parquet), "twin_run_id": twin_run}
+
+
+def test_kill_9_in_staging_and_in_publish_and_two_runs_at_once(live, assets_dir, tmp_path):
+    """Runs rebuild from the landing (--replay: no network), on a copy of the live build (S0)."""
+    build = live.build.copy(tmp_path / "build")
+    env = _env(build, OFFLINE, assets_dir)
+    s0 = _state(build)
+    assert s0["twin"] == s0["marts"] and s0["twin_run_id"] == s0["run_id"]
+    published = build.warehouse.read_bytes()
+    molenberg = ("--replay", "--force", "--area-definition", "molenberg")  # S1: other values than S0
+
+    # 1. kill -9 while staging: the published warehouse and its twin are untouched.
+    proc = _heerlen(env, *molenberg, at="staging", marker=tmp_path / "staging", wait=False)
+    _wait_for(tmp_path / "staging", proc)
+    _kill9(proc)
+    assert build.warehouse.read_bytes() == published and _state(build) == s0
+
+    # 2. A run stopped in publish, after the new file was renamed in and before its Parquet twin is
+    # re-pointed (the one moment the two differ). Meanwhile another run, with a 1 s lock timeout, refuses
+    # with exit 75 and says why. Then kill -9: each of file and twin is still one complete build (S1, S0).
+    proc = _heerlen(env, *molenberg, at="publish_swap", marker=tmp_path / "publish", wait=False)
+    _wait_for(tmp_path / "publish", proc)
+    refused = _heerlen({**env, "HEERLEN_LOCK_TIMEOUT": "1"}, "--replay")
+    assert refused.returncode == 75, refused.stderr[-2000:]
+    assert f"another heerlen run holds {build.root / 'build' / 'run.lock'} (pid {proc.pid}" in refused.stderr
+    assert "after 1s; nothing was changed" in refused.stderr
+    _kill9(proc)
+    s1 = _state(build)
+    assert s1["definition"] == "molenberg" and s1["run_id"] != s0["run_id"] and set(s1["marts"]) >= set(s0["marts"])
+    assert s1["marts"]["indicator_values"] != s0["marts"]["indicator_values"]  # a different build indeed
+    assert s1["twin"] == s0["twin"] and s1["twin_run_id"] == s0["run_id"]
+
+    # 3. The next run brings the twin in line, then rebuilds S0's inputs (it stops at staging for a moment to
+    # signal it holds the lock). A third run started meanwhile waits for it, then finds nothing changed.
+    proc = _heerlen(env, "--replay", at="staging", marker=tmp_path / "again", pause=0, wait=False)
+    _wait_for(tmp_path / "again", proc)
+    waiter = _heerlen(env, "--replay", wait=False)
+    out, err = proc.communicate(timeout=300)
+    out_w, err_w = waiter.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
+    assert "was a build behind it; re-exported" in err and "heerlen run OK" in out
+    assert waiter.returncode == 0, err_w[-3000:]
+    assert "another heerlen run holds" in err_w and "waiting up to 3600s" in err_w
+    assert "nothing changed upstream" in out_w
+    # Idempotency: rebuilt from the same inputs as the live build, the marts are the same, table for table
+    # (sorted rows hashed; VOLATILE columns aside). The twin is in line with the file.
+    final = _state(build)
+    assert final["marts"] == live.hashes and final["twin"] == final["marts"]
+    assert final["definition"] == "spoorlijn" and final["twin_run_id"] == final["run_id"] != s0["run_id"]
+    assert_no_duplicate_keys(build.warehouse)
+    # Killed publishes leave nothing behind once a publish has run again: the set in use and the one before.
+    assert not list(build.warehouse.parent.glob(".*.tmp")) and len(list(build.warehouse.parent.glob(".parquet-*"))) == 2
