@@ -202,7 +202,7 @@ def bench_national(runs: int, synthetic_dir: Path, scope: str) -> tuple[dict, di
         kept = _run(heerlen, {**env, "DAGSTER_HOME": str(home)})
         for layer, seconds in _layers(home, kept["started"]).items():
             samples[f"national_layer_{layer}_s"] = [seconds]
-    files = [synthetic_dir / p for p in manifest["files"]]
+    files = [synthetic_dir / p for p in manifest["files"] if p.startswith(manifest["snapshot_dir"] + "/")]
     input_info = {"synthetic": MARK, "generator": manifest["generator"], "seed": manifest["seed"],
                   "areas": manifest["areas"], "years": len(manifest["years"]), "measures": len(manifest["measures"]),
                   "rows_per_file": manifest["rows_per_file"], "files": len(files),
