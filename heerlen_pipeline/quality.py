@@ -48,18 +48,40 @@ def _batch_definition():
     return context, asset.add_batch_definition_whole_dataframe("whole")
 
 
-def validate_frame(df: pd.DataFrame, suite_spec: dict) -> list[ExpectationOutcome]:
+def _validate(frame: pd.DataFrame, name: str, expectations: list[dict], result_format: str) -> list:
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    context, batch_definition = _batch_definition()
-    suite = gx.ExpectationSuite(name=f"{suite_spec['name']}_{id(df)}")
-    for e in suite_spec["expectations"]:
+    _context, batch_definition = _batch_definition()
+    suite = gx.ExpectationSuite(name=name)
+    for e in expectations:
         suite.add_expectation_configuration(ExpectationConfiguration(**e))
+    return list(batch_definition.get_batch(batch_parameters={"dataframe": frame})
+                .validate(suite, result_format=result_format).results)
+
+
+def _key(result) -> str:
+    cfg = result.expectation_config
+    return json.dumps([cfg.type, cfg.kwargs, cfg.meta], sort_keys=True, default=str)
+
+
+def validate_frame(df: pd.DataFrame, suite_spec: dict) -> list[ExpectationOutcome]:
     frame = df.reset_index(drop=True)
-    result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(suite, result_format="COMPLETE")
+    name = f"{suite_spec['name']}_{id(df)}"
+    # BASIC (counts, the first unexpected values, observed values) costs about a third less than COMPLETE, and
+    # only a failed expectation needs COMPLETE's row indexes (samples, quarantine): run those again with it.
+    # The outcomes are the same as one COMPLETE run; success does not depend on the result format.
+    results = _validate(frame, name, suite_spec["expectations"], "BASIC")
+    failed = [r for r in results if not r.success]
+    if failed:  # GX orders the results its own way: match them by expectation, keep the first run's order
+        again = {_key(r): r for r in _validate(frame, f"{name}_failed", [r.expectation_config.to_json_dict()
+                                                                         for r in failed], "COMPLETE")}
+        if len(again) == len(failed) and all(_key(r) in again for r in failed):
+            results = [again[_key(r)] if not r.success else r for r in results]
+        else:  # not expected; the plain way is always right
+            results = _validate(frame, name, suite_spec["expectations"], "COMPLETE")
     outcomes = []
-    for r in result.results:
+    for r in results:
         cfg = r.expectation_config
         res = r.result or {}
         observed = res.get("observed_value")
