@@ -6,8 +6,8 @@ that breaks off half-way (connection reset, incomplete read) is fetched again he
 streams bodies outside urllib3's retry loop. Everything else is permanent and raises `HttpError` naming
 the URL and the status.
 
-Redirects are followed only to the host that was asked (http -> https on that host is fine): a redirect
-to any other host is refused before a request is made to it. A password in a URL's userinfo is shown as
+Redirects are followed only to the host that was asked (http -> https, and its www. name, are fine): a
+redirect to any other host is refused before a request is made to it. A password in a URL's userinfo is shown as
 `***` in every URL this module hands out (responses, errors), so it never reaches logs or the landing.
 """
 
@@ -89,14 +89,19 @@ def redact(url: str) -> str:
 
 
 def same_host(origin: str, target: str) -> bool:
-    """May a request for `origin` be sent on to `target`? Same host and port; http -> https is fine."""
+    """May a request for `origin` be sent on to `target`? Same host and port; http -> https is fine, and so
+    is the host's own www. name (duo.nl sends its files on from www.duo.nl)."""
     a, b = urlsplit(origin), urlsplit(target)
-    if b.scheme not in ("http", "https") or (a.hostname or "").lower() != (b.hostname or "").lower():
+    if b.scheme not in ("http", "https") or _bare(a.hostname) != _bare(b.hostname):
         return False
     default = {"http": 80, "https": 443}
     if a.scheme == b.scheme:
         return (a.port or default[a.scheme]) == (b.port or default[b.scheme])
     return a.scheme == "http" and b.scheme == "https" and a.port is None and b.port is None
+
+
+def _bare(host: str | None) -> str:
+    return (host or "").lower().removeprefix("www.")
 
 
 def _snippet(text: str, n: int = 160) -> str:

@@ -38,7 +38,7 @@ import pytest
 from heerlen_pipeline import catalog
 from heerlen_pipeline.alerts import Alert, AlertSink
 from heerlen_pipeline.headers import MeasureMatcher
-from heerlen_pipeline.http_client import HttpClient, HttpConfig, HttpError
+from heerlen_pipeline.http_client import HttpClient, HttpConfig, HttpError, same_host
 from heerlen_pipeline.landing import Landing, UnsafePath
 from heerlen_pipeline.live import fetch_source
 from heerlen_pipeline.odata import ODataClient, ODataError
@@ -149,6 +149,20 @@ def test_duo_head_redirect_to_another_host_is_refused(sources, mirror, elsewhere
     with pytest.raises(HttpError, match="redirects to another host"):
         HttpClient(FAST).version_stamp(f"{mirror.url}/duo/{path}")
     assert elsewhere.log == []
+
+
+@pytest.mark.parametrize("origin, target, allowed", [
+    ("https://duo.nl/a.csv", "https://duo.nl/b.csv", True),
+    ("http://opendata.cbs.nl/x", "https://opendata.cbs.nl/x", True),  # upgrade to https on the same host
+    ("https://duo.nl/a.csv", "https://www.duo.nl/a.csv", True),  # the host's own www. name
+    ("https://opendata.cbs.nl/x", "http://opendata.cbs.nl/x", False),  # no downgrade
+    ("https://opendata.cbs.nl/x", "https://opendata.cbs.nl.evil.example/x", False),
+    ("https://opendata.cbs.nl/x", "https://dataderden.cbs.nl/x", False),  # another host, even of CBS
+    ("http://127.0.0.1:8080/x", "http://127.0.0.1:8081/x", False),  # another port
+    ("https://duo.nl/a.csv", "ftp://duo.nl/a.csv", False),
+])
+def test_which_redirects_may_be_followed(origin, target, allowed):
+    assert same_host(origin, target) is allowed
 
 
 def test_next_link_to_another_host_is_refused(sources, mirror, elsewhere, tmp_path):
