@@ -310,32 +310,46 @@ def _env(build: Build, urls: dict[str, str], assets_dir: Path, **extra: str) -> 
     return env
 
 
+@dataclasses.dataclass
+class Started:
+    """A `heerlen run` started in the background, its output going to files (a pipe could fill and block it)."""
+
+    proc: subprocess.Popen
+    out: Path
+    err: Path
+
+    def finish(self, timeout: float = 300) -> subprocess.CompletedProcess:
+        self.proc.wait(timeout=timeout)
+        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, self.out.read_text(),
+                                           self.err.read_text())
+
+    def kill9(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: the run and anything it started
+        assert self.finish(30).returncode == -signal.SIGKILL
+
+    def wait_for(self, marker: Path, timeout: float = 240) -> None:
+        deadline = time.monotonic() + timeout
+        while not marker.exists():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the run ended before {marker.name}: {self.err.read_text()[-3000:]}")
+            assert time.monotonic() < deadline, f"no {marker.name} after {timeout}s"
+            time.sleep(0.1)
+
+
 def _heerlen(env: dict[str, str], *args: str, at: str | None = None, marker: Path | None = None,
-             pause: float | None = None, wait: bool = True):
-    """`heerlen run` as its own process; with `at`, through tests/kill_points.py (stops there)."""
+             pause: float | None = None, background: Path | None = None):
+    """`heerlen run` as its own process; with `at`, through tests/kill_points.py (stops there). With
+    `background` (a path prefix for its output files) it is started and returned as `Started`."""
     cmd = [sys.executable, "-m", "heerlen_pipeline.cli", "run", *args]
     if at:
         cmd = [sys.executable, str(ROOT / "tests" / "kill_points.py"), "--at", at, "--marker", str(marker),
                *(["--pause", str(pause)] if pause is not None else []), "run", *args]
-    if wait:
+    if background is None:
         return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            start_new_session=True)
-
-
-def _wait_for(marker: Path, proc: subprocess.Popen, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while not marker.exists():
-        if proc.poll() is not None:
-            raise AssertionError(f"the run ended before {marker.name}: {proc.communicate()[1][-3000:]}")
-        assert time.monotonic() < deadline, f"no {marker.name} after {timeout}s"
-        time.sleep(0.1)
-
-
-def _kill9(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGKILL)  # its own session: the run and anything it started
-    proc.communicate(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    out, err = background.with_suffix(".out"), background.with_suffix(".err")
+    with open(out, "w") as o, open(err, "w") as e:
+        proc = subprocess.Popen(cmd, env=env, stdout=o, stderr=e, text=True, cwd=ROOT, start_new_session=True)
+    return Started(proc, out, err)
 
 
 TRANSIENT = [  # one per table, all in one run
@@ -415,14 +429,81 @@ def test_transient_faults_recover_in_the_real_process_with_no_duplicate_rows(liv
     assert mode == "live" and noord == (62.0,)  # bijstand per 1,000 (the reference value of the snapshot run)
 
 
+OFFLINE = {"HEERLEN_CBS_ODATA_URL": "http://127.0.0.1:9", "HEERLEN_CBS_DATADERDEN_URL": "http://127.0.0.1:9",
+           "HEERLEN_DUO_URL": "http://127.0.0.1:9", "HEERLEN_PDOK_URL": "http://127.0.0.1:9"}
+
+
+def _state(build: Build) -> dict:
+    """What a reader sees: the warehouse's build and marts, and its Parquet twin's build and tables."""
+    info = build_info(build.warehouse)
+    with duckdb.connect() as con:
+        twin_run = con.execute(f"SELECT run_id FROM read_parquet('{build.parquet / 'build_info.parquet'}')").fetchone()[0]
+    return {"run_id": info["run_id"], "definition": info["area_definition"], "marts": mart_hashes(build.warehouse),
+            "twin": parquet_hashes(build.parquet), "twin_run_id": twin_run}
+
+
+def test_kill_9_in_staging_and_in_publish_and_two_runs_at_once(live, assets_dir, tmp_path, request):
+    """Runs rebuild from the landing (--replay: no network), on a copy of the live build (S0)."""
+    if any("failed_run" in item.fixturenames for item in request.session.items):
+        request.getfixturevalue("failed_run_started")  # the permanent-fault run, on the other core meanwhile
+    build = live.build.copy(tmp_path / "build")
+    env = _env(build, OFFLINE, assets_dir)
+    s0 = _state(build)
+    assert s0["twin"] == s0["marts"] and s0["twin_run_id"] == s0["run_id"]
+    published = build.warehouse.read_bytes()
+    molenberg = ("--replay", "--force", "--area-definition", "molenberg")  # S1: other values than S0
+
+    # 1. kill -9 while staging: the published warehouse and its twin are untouched.
+    run = _heerlen(env, *molenberg, at="staging", marker=tmp_path / "staging", background=tmp_path / "k1")
+    run.wait_for(tmp_path / "staging")
+    run.kill9()
+    assert build.warehouse.read_bytes() == published and _state(build) == s0
+
+    # 2. A run stopped in publish, after the new file was renamed in and before its Parquet twin is
+    # re-pointed (the one moment the two differ). Meanwhile another run, with a 1 s lock timeout, refuses
+    # with exit 75 and says why. Then kill -9: each of file and twin is still one complete build (S1, S0).
+    run = _heerlen(env, *molenberg, at="publish_swap", marker=tmp_path / "publish", background=tmp_path / "k2")
+    run.wait_for(tmp_path / "publish")
+    refused = _heerlen({**env, "HEERLEN_LOCK_TIMEOUT": "1"}, "--replay")
+    assert refused.returncode == 75, refused.stderr[-2000:]
+    assert f"another heerlen run holds {build.root / 'build' / 'run.lock'} (pid {run.proc.pid}" in refused.stderr
+    assert "after 1s; nothing was changed" in refused.stderr
+    run.kill9()
+    s1 = _state(build)
+    assert s1["definition"] == "molenberg" and s1["run_id"] != s0["run_id"] and set(s1["marts"]) >= set(s0["marts"])
+    assert s1["marts"]["indicator_values"] != s0["marts"]["indicator_values"]  # a different build indeed
+    assert s1["twin"] == s0["twin"] and s1["twin_run_id"] == s0["run_id"]
+
+    # 3. The next run brings the twin in line, then rebuilds S0's inputs (it stops at staging for a moment to
+    # signal it holds the lock). A third run started meanwhile waits for it, then finds nothing changed.
+    run = _heerlen(env, "--replay", at="staging", marker=tmp_path / "again", pause=0, background=tmp_path / "r3")
+    run.wait_for(tmp_path / "again")
+    waiter = _heerlen(env, "--replay", background=tmp_path / "waiter")
+    done, waited = run.finish(), waiter.finish()
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "was a build behind it; re-exported" in done.stderr and "heerlen run OK" in done.stdout
+    assert waited.returncode == 0, waited.stderr[-3000:]
+    assert "another heerlen run holds" in waited.stderr and "waiting up to 3600s" in waited.stderr
+    assert "nothing changed upstream" in waited.stdout
+    # Idempotency: rebuilt from the same inputs as the live build, the marts are the same, table for table
+    # (sorted rows hashed; VOLATILE columns aside). The twin is in line with the file.
+    final = _state(build)
+    assert final["marts"] == live.hashes and final["twin"] == final["marts"]
+    assert final["definition"] == "spoorlijn" and final["twin_run_id"] == final["run_id"] != s0["run_id"]
+    assert_no_duplicate_keys(build.warehouse)
+    # Killed publishes leave nothing behind once a publish has run again: the set in use and the one before.
+    assert not list(build.warehouse.parent.glob(".*.tmp")) and len(list(build.warehouse.parent.glob(".parquet-*"))) == 2
+
+
 NEW_STAMP = "2026-01-01T00:00:00"  # CBS re-published: the run must download again
 
 
 @pytest.fixture(scope="module")
-def failed_run(live, assets_dir, tmp_path_factory):
-    """A live run on a copy of the clean build with a permanent fault in each of the five live sources,
-    the webhook set (its token in the path) and a password in the CBS base URL; Dagster keeps its run
-    history (DAGSTER_HOME) so the secrets test can search it. Run once, read by two tests."""
+def failed_run_started(live, assets_dir, tmp_path_factory):
+    """A live run on a copy of the live build with a permanent fault in each of the five live sources, the
+    webhook set (its token in the path) and a password in the CBS base URL; Dagster keeps its run history
+    (DAGSTER_HOME) so the secrets test can search it. Started in the background: the kill sequence runs
+    offline meanwhile, so the two use both cores."""
     m, tmp = live.mirror, tmp_path_factory.mktemp("failed")
     build = live.build.copy(tmp / "build")
     before = {"warehouse": build.warehouse.read_bytes(), "parquet": parquet_hashes(build.parquet),
@@ -442,22 +523,27 @@ def failed_run(live, assets_dir, tmp_path_factory):
     m.faults[:] = faults
     home = tmp / "dagster_home"
     home.mkdir()
-    try:
-        with WebhookReceiver() as receiver:
-            webhook = receiver.url.replace("/hooks/alerts", f"/hooks/T000/{SECRET}")
-            urls = {**m.env(), "HEERLEN_CBS_ODATA_URL": m.env()["HEERLEN_CBS_ODATA_URL"].replace(
-                "http://", f"http://heerlen:{PASSWORD}@")}
-            env = _env(build, urls, assets_dir, HEERLEN_HTTP_MAX_BYTES="1000000", DAGSTER_HOME=str(home),
-                       HEERLEN_ALERT_WEBHOOK_URL=webhook)
-            run = _heerlen(env, "--live")
-    finally:
-        m.faults.clear()
-        m.log.clear()
-        for k, stamp in stamps.items():
-            m.tables[k].modified = stamp
-        m.duo = duo
-    return {"run": run, "build": build, "before": before, "home": home, "received": receiver.received,
-            "faults": faults, "advice": advice}
+    with WebhookReceiver() as receiver:
+        webhook = receiver.url.replace("/hooks/alerts", f"/hooks/T000/{SECRET}")
+        urls = {**m.env(), "HEERLEN_CBS_ODATA_URL": m.env()["HEERLEN_CBS_ODATA_URL"].replace(
+            "http://", f"http://heerlen:{PASSWORD}@")}
+        env = _env(build, urls, assets_dir, HEERLEN_HTTP_MAX_BYTES="1000000", DAGSTER_HOME=str(home),
+                   HEERLEN_ALERT_WEBHOOK_URL=webhook)
+        started = _heerlen(env, "--live", background=tmp / "run")
+        yield {"started": started, "build": build, "before": before, "home": home, "received": receiver.received,
+               "faults": faults, "advice": advice}
+        if started.proc.poll() is None:  # only when the tests reading it were deselected
+            started.kill9()
+    m.faults.clear()
+    m.log.clear()
+    for k, stamp in stamps.items():
+        m.tables[k].modified = stamp
+    m.duo = duo
+
+
+@pytest.fixture(scope="module")
+def failed_run(failed_run_started):
+    return {**failed_run_started, "run": failed_run_started["started"].finish()}
 
 
 def test_permanent_faults_fail_each_source_cleanly_and_keep_the_last_good_warehouse(failed_run, live):
@@ -520,68 +606,3 @@ def test_secrets_never_reach_logs_run_storage_or_the_warehouse(failed_run):
         hits = _files_with(build.root, secret) + _files_with(home, secret)  # alert log, build DB, warehouse,
         assert hits == [], f"{secret} found in {hits}"  # Parquet, landing; Dagster's run and event storage
     assert list(home.rglob("*.db")), "Dagster wrote its run storage under DAGSTER_HOME"
-
-
-OFFLINE = {"HEERLEN_CBS_ODATA_URL": "http://127.0.0.1:9", "HEERLEN_CBS_DATADERDEN_URL": "http://127.0.0.1:9",
-           "HEERLEN_DUO_URL": "http://127.0.0.1:9", "HEERLEN_PDOK_URL": "http://127.0.0.1:9"}
-
-
-def _state(build: Build) -> dict:
-    """What a reader sees: the warehouse's build and marts, and its Parquet twin's build and tables."""
-    info = build_info(build.warehouse)
-    with duckdb.connect() as con:
-        twin_run = con.execute(f"SELECT run_id FROM read_parquet('{build.parquet / 'build_info.parquet'}')").fetchone()[0]
-    return {"run_id": info["run_id"], "definition": info["area_definition"], "marts": mart_hashes(build.warehouse),
-            "twin": parquet_hashes(build.parquet), "twin_run_id": twin_run}
-
-
-def test_kill_9_in_staging_and_in_publish_and_two_runs_at_once(live, assets_dir, tmp_path):
-    """Runs rebuild from the landing (--replay: no network), on a copy of the live build (S0)."""
-    build = live.build.copy(tmp_path / "build")
-    env = _env(build, OFFLINE, assets_dir)
-    s0 = _state(build)
-    assert s0["twin"] == s0["marts"] and s0["twin_run_id"] == s0["run_id"]
-    published = build.warehouse.read_bytes()
-    molenberg = ("--replay", "--force", "--area-definition", "molenberg")  # S1: other values than S0
-
-    # 1. kill -9 while staging: the published warehouse and its twin are untouched.
-    proc = _heerlen(env, *molenberg, at="staging", marker=tmp_path / "staging", wait=False)
-    _wait_for(tmp_path / "staging", proc)
-    _kill9(proc)
-    assert build.warehouse.read_bytes() == published and _state(build) == s0
-
-    # 2. A run stopped in publish, after the new file was renamed in and before its Parquet twin is
-    # re-pointed (the one moment the two differ). Meanwhile another run, with a 1 s lock timeout, refuses
-    # with exit 75 and says why. Then kill -9: each of file and twin is still one complete build (S1, S0).
-    proc = _heerlen(env, *molenberg, at="publish_swap", marker=tmp_path / "publish", wait=False)
-    _wait_for(tmp_path / "publish", proc)
-    refused = _heerlen({**env, "HEERLEN_LOCK_TIMEOUT": "1"}, "--replay")
-    assert refused.returncode == 75, refused.stderr[-2000:]
-    assert f"another heerlen run holds {build.root / 'build' / 'run.lock'} (pid {proc.pid}" in refused.stderr
-    assert "after 1s; nothing was changed" in refused.stderr
-    _kill9(proc)
-    s1 = _state(build)
-    assert s1["definition"] == "molenberg" and s1["run_id"] != s0["run_id"] and set(s1["marts"]) >= set(s0["marts"])
-    assert s1["marts"]["indicator_values"] != s0["marts"]["indicator_values"]  # a different build indeed
-    assert s1["twin"] == s0["twin"] and s1["twin_run_id"] == s0["run_id"]
-
-    # 3. The next run brings the twin in line, then rebuilds S0's inputs (it stops at staging for a moment to
-    # signal it holds the lock). A third run started meanwhile waits for it, then finds nothing changed.
-    proc = _heerlen(env, "--replay", at="staging", marker=tmp_path / "again", pause=0, wait=False)
-    _wait_for(tmp_path / "again", proc)
-    waiter = _heerlen(env, "--replay", wait=False)
-    out, err = proc.communicate(timeout=300)
-    out_w, err_w = waiter.communicate(timeout=300)
-    assert proc.returncode == 0, err[-3000:]
-    assert "was a build behind it; re-exported" in err and "heerlen run OK" in out
-    assert waiter.returncode == 0, err_w[-3000:]
-    assert "another heerlen run holds" in err_w and "waiting up to 3600s" in err_w
-    assert "nothing changed upstream" in out_w
-    # Idempotency: rebuilt from the same inputs as the live build, the marts are the same, table for table
-    # (sorted rows hashed; VOLATILE columns aside). The twin is in line with the file.
-    final = _state(build)
-    assert final["marts"] == live.hashes and final["twin"] == final["marts"]
-    assert final["definition"] == "spoorlijn" and final["twin_run_id"] == final["run_id"] != s0["run_id"]
-    assert_no_duplicate_keys(build.warehouse)
-    # Killed publishes leave nothing behind once a publish has run again: the set in use and the one before.
-    assert not list(build.warehouse.parent.glob(".*.tmp")) and len(list(build.warehouse.parent.glob(".parquet-*"))) == 2
