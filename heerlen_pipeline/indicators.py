@@ -57,7 +57,7 @@ def _measure_cte(name: str, refs: tuple[MeasureRef, ...]) -> str:
     n = len(refs)
     return f"""{name}_agg AS (
     SELECT area_code, year,
-           CASE WHEN count(*) FILTER (WHERE status = 'ok') = {n} THEN sum(value) END AS value,
+           CASE WHEN count(*) FILTER (WHERE status = 'ok') = {n} THEN {_sum("value")} END AS value,
            CASE WHEN count(*) FILTER (WHERE status = 'ok') = {n} THEN 'ok'
                 WHEN bool_or(status = 'suppressed') THEN 'suppressed' ELSE 'missing' END AS status,
            min(table_id) AS first_table, max(table_id) AS last_table
