@@ -17,10 +17,10 @@ def _run(args: argparse.Namespace) -> int:
                                  snapshot_dir=args.snapshot_dir, build_dir=args.build_dir,
                                  live=args.live or args.replay or None, replay=args.replay or None,
                                  scope=args.scope)
-    from .runlock import LockTimeout, hold
+    from .runlock import RUN_LOCK, LockTimeout, hold
 
     try:  # one run at a time per build directory; a second one waits (HEERLEN_LOCK_TIMEOUT)
-        with hold(settings.build_dir / "run.lock"):
+        with hold(settings.build_dir / RUN_LOCK):
             return _refresh(args, settings)
     except LockTimeout as e:
         print(f"heerlen run: {e}", file=sys.stderr)

@@ -10,6 +10,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
+from .runlock import RUN_LOCK, hold
 from .settings import Settings
 
 LIVE_TAG = "heerlen/live"
@@ -35,8 +36,18 @@ class PipelineSettings(dg.ConfigurableResource):
     def from_settings(cls, s: Settings) -> "PipelineSettings":
         return cls(**s.as_plain())
 
+    _lock: ExitStack | None = PrivateAttr(default=None)
+
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self.settings.build_dir.mkdir(parents=True, exist_ok=True)  # before the build DB is first opened
+        # One run at a time per build directory, whoever starts it (UI, schedule, sensor, `heerlen run`).
+        self._lock = ExitStack()
+        self._lock.enter_context(hold(self.settings.build_dir / RUN_LOCK, what="run"))
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     @property
     def settings(self) -> Settings:

@@ -18,8 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+RUN_LOCK = "run.lock"  # in the build directory
 DEFAULT_TIMEOUT = 3600.0
 POLL = 0.2  # seconds between attempts while waiting
+_HELD: set[Path] = set()  # locks this process holds: holding one again is a no-op, not a self-deadlock
 
 
 class LockTimeout(RuntimeError):
@@ -36,6 +38,10 @@ def hold(path: Path, what: str = "heerlen run", timeout: float | None = None,
     """Hold an exclusive lock on `path` (created if needed); wait up to `timeout` seconds for it."""
     timeout = lock_timeout() if timeout is None else timeout
     path.parent.mkdir(parents=True, exist_ok=True)
+    key = path.resolve()
+    if key in _HELD:  # `heerlen run` holds it, and the Dagster run it starts in-process asks again
+        yield path
+        return
     with open(path, "a+", encoding="utf-8") as f:
         if not _try(f):
             holder = _holder(path)
@@ -51,9 +57,11 @@ def hold(path: Path, what: str = "heerlen run", timeout: float | None = None,
         f.truncate()
         f.write(f"pid {os.getpid()} since {datetime.now(UTC).isoformat(timespec='seconds')}\n")
         f.flush()
+        _HELD.add(key)
         try:
             yield path
         finally:
+            _HELD.discard(key)
             fcntl.flock(f, fcntl.LOCK_UN)
 
 

@@ -25,6 +25,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -606,3 +607,28 @@ def test_secrets_never_reach_logs_run_storage_or_the_warehouse(failed_run):
         hits = _files_with(build.root, secret) + _files_with(home, secret)  # alert log, build DB, warehouse,
         assert hits == [], f"{secret} found in {hits}"  # Parquet, landing; Dagster's run and event storage
     assert list(home.rglob("*.db")), "Dagster wrote its run storage under DAGSTER_HOME"
+
+
+def test_a_dagster_run_started_outside_the_cli_takes_the_same_run_lock(tmp_path, monkeypatch):
+    """A run from the UI, schedule or sensor waits for (here: gives up on) a `heerlen run` holding the lock."""
+    import dagster as dg
+
+    from heerlen_pipeline.graph import staging_areas
+    from heerlen_pipeline.resources import build_resources
+    from heerlen_pipeline.settings import Settings
+
+    settings = Settings.from_env(warehouse=tmp_path / "w.duckdb", build_dir=tmp_path / "build")
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
+                               "from heerlen_pipeline.runlock import hold; p = Path(sys.argv[1])\n"
+                               "with hold(p):\n    print('held', flush=True); time.sleep(30)",
+                               str(settings.build_dir / "run.lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        monkeypatch.setenv("HEERLEN_LOCK_TIMEOUT", "0.5")
+        with pytest.raises(dg.DagsterResourceFunctionError) as failed:
+            dg.materialize([staging_areas], resources=build_resources(settings))
+        assert re.search(r"another run still holds .*run\.lock \(pid \d+ since", str(failed.value.__cause__))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert dg.materialize([staging_areas], resources=build_resources(settings)).success  # free again
