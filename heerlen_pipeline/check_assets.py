@@ -19,6 +19,7 @@ from . import catalog, checks
 from .quality import ExpectationOutcome, load_suite, offending_rows, validate_frame
 from .resources import PipelineSettings
 from .settings import Settings
+from .warehouse import read_frame
 
 CHECK_COLUMNS = ["asset", "check_name", "severity", "passed", "observed", "run_id", "checked_at"]
 SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.WARN}
@@ -66,7 +67,7 @@ def _origin(con: duckdb.DuckDBPyConnection, source_id: str) -> str:
 def suite_check(context: dg.AssetCheckExecutionContext, con: duckdb.DuckDBPyConnection, key: dg.AssetKey,
                 name: str, table: str, suite: str, origin: str) -> dg.AssetCheckResult:
     asset = key.to_user_string()
-    df = con.execute(f"SELECT * FROM {table}").df()
+    df = read_frame(con, f"SELECT * FROM {table}")
     outcomes = validate_frame(df, load_suite(suite))
     run_id = context.op_execution_context.run_id
     record_checks(con, asset, [{"check_name": o.label(), "severity": o.severity, "passed": o.passed,

@@ -27,7 +27,7 @@ from .report import report_asset
 from .resources import PipelineSettings
 from .staging import SCHOOL_COLUMNS, empty_intervals, stage_intervals, stage_source
 from .versions import build_stamp
-from .warehouse import publish, write_frame
+from .warehouse import publish, read_frame, write_frame
 
 RETRY = dg.RetryPolicy(max_retries=2, delay=1, backoff=dg.Backoff.EXPONENTIAL)
 
@@ -174,7 +174,7 @@ def _stage(con, source: catalog.Source, part: str | None, live: bool, scope: set
     spec = catalog.load_area_spec()
     src = source.live_variant() if live else source
     suffix = f"__y{part}" if part else ""
-    files = [(f, con.execute(f"SELECT * EXCLUDE (_row) FROM raw.{raw_table_name(source.id, f.path)} ORDER BY _row").df())
+    files = [(f, read_frame(con, f"SELECT * EXCLUDE (_row) FROM raw.{raw_table_name(source.id, f.path)} ORDER BY _row"))
              for f in src.files]
     key_maps = None
     if live:  # columns are OData keys, resolved through DataProperties when fetched

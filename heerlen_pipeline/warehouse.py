@@ -110,6 +110,12 @@ def _comment(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def read_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
+    """A query's rows as a DataFrame by way of Arrow. DuckDB's .df() builds a Python string per text cell: 12.5 s
+    for the 4.7 million staged rows of a national run, against 1.4 s this way (same dtypes and values)."""
+    return con.sql(sql, params=params).to_arrow_table().to_pandas()
+
+
 def write_frame(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> None:
     schema = table.split(".")[0]
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
