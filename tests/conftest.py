@@ -8,7 +8,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from heerlen_pipeline import catalog
 from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
+
+from .odata_mirror import Mirror, bundled_tables, duo_fixture, mirror_assets
 
 
 def run_pipeline(tmp: Path, snapshot: Path = BUNDLED_SNAPSHOT_DIR, area_definition: str = "spoorlijn",
@@ -31,6 +34,34 @@ def wh(warehouse):
     con = duckdb.connect(str(warehouse), read_only=True)
     yield con
     con.close()
+
+
+# The local CBS/DUO/PDOK mirror (tests/odata_mirror.py) and the definitions pointed at it.
+
+@pytest.fixture(scope="module")
+def tables():
+    return bundled_tables()
+
+
+@pytest.fixture(scope="module")
+def duo():
+    return duo_fixture()
+
+
+@pytest.fixture(scope="module")
+def assets_dir(tmp_path_factory) -> Path:
+    return mirror_assets(tmp_path_factory.mktemp("assets") / "assets")
+
+
+@pytest.fixture(scope="module")
+def sources(assets_dir):
+    return catalog.load_sources(assets_dir)
+
+
+@pytest.fixture
+def mirror(tables, duo):
+    with Mirror(tables, duo=duo) as m:
+        yield m
 
 
 @pytest.fixture

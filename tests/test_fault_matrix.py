@@ -45,39 +45,13 @@ from heerlen_pipeline.live import fetch_source
 from heerlen_pipeline.odata import ODataClient, ODataError
 from heerlen_pipeline.odata_schema import UnsafeKey
 
-from .odata_mirror import Fault, Mirror, Recorder, bundled_tables, duo_fixture, mirror_assets, parse_filter
+from .odata_mirror import Fault, Mirror, Recorder, parse_filter
 from .webhook_receiver import WebhookReceiver
 
 FAST = HttpConfig(connect_timeout=2, read_timeout=1.0, retries=2, backoff=0.01)
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "SECRET123"  # the token in the webhook URL's path, as Slack and Teams put it
 PASSWORD = "PASSWORD-XYZ"  # a password in a base URL's userinfo
-
-
-@pytest.fixture(scope="module")
-def tables():
-    return bundled_tables()
-
-
-@pytest.fixture(scope="module")
-def duo():
-    return duo_fixture()
-
-
-@pytest.fixture(scope="module")
-def assets_dir(tmp_path_factory) -> Path:
-    return mirror_assets(tmp_path_factory.mktemp("assets") / "assets")
-
-
-@pytest.fixture(scope="module")
-def sources(assets_dir):
-    return catalog.load_sources(assets_dir)
-
-
-@pytest.fixture
-def mirror(tables, duo):
-    with Mirror(tables, duo=duo) as m:
-        yield m
 
 
 @pytest.fixture

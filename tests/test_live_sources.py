@@ -30,35 +30,9 @@ from heerlen_pipeline.odata import ODataClient
 from heerlen_pipeline.settings import Settings
 from heerlen_pipeline.staging import stage_intervals, stage_source
 
-from .odata_mirror import Fault, Mirror, bundled_tables, duo_fixture, labour_participation_fixture, mirror_assets
+from .odata_mirror import Fault, Mirror, labour_participation_fixture
 
 FAST = HttpConfig(connect_timeout=2, read_timeout=1.0, retries=3, backoff=0.01)
-
-
-@pytest.fixture(scope="module")
-def tables():
-    return bundled_tables()
-
-
-@pytest.fixture(scope="module")
-def duo():
-    return duo_fixture()
-
-
-@pytest.fixture
-def mirror(tables, duo):
-    with Mirror(tables, duo=duo) as m:
-        yield m
-
-
-@pytest.fixture(scope="module")
-def assets_dir(tmp_path_factory) -> Path:
-    return mirror_assets(tmp_path_factory.mktemp("assets") / "assets")
-
-
-@pytest.fixture(scope="module")
-def sources(assets_dir):
-    return catalog.load_sources(assets_dir)
 
 
 def _client(mirror: Mirror, config: HttpConfig = FAST) -> ODataClient:
