@@ -38,17 +38,17 @@ import pytest
 
 from heerlen_pipeline import catalog
 from heerlen_pipeline.alerts import Alert, AlertSink
-from heerlen_pipeline.headers import MeasureMatcher
-from heerlen_pipeline.http_client import HttpClient, HttpConfig, HttpError, same_host
+from heerlen_pipeline.http_client import HttpClient, HttpError, same_host
 from heerlen_pipeline.landing import Landing, UnsafePath
-from heerlen_pipeline.live import fetch_source
-from heerlen_pipeline.odata import ODataClient, ODataError
+from heerlen_pipeline.odata import ODataError
 from heerlen_pipeline.odata_schema import UnsafeKey
 
+from . import live_helpers
+from .live_helpers import client, fetch, only
 from .odata_mirror import Fault, Mirror, Recorder, parse_filter
 from .webhook_receiver import WebhookReceiver
 
-FAST = HttpConfig(connect_timeout=2, read_timeout=1.0, retries=2, backoff=0.01)
+FAST = dataclasses.replace(live_helpers.FAST, retries=2)
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "SECRET123"  # the token in the webhook URL's path, as Slack and Teams put it
 PASSWORD = "PASSWORD-XYZ"  # a password in a base URL's userinfo
@@ -60,19 +60,8 @@ def elsewhere():
         yield r
 
 
-def _client(mirror: Mirror, config: HttpConfig = FAST) -> ODataClient:
-    return ODataClient(HttpClient(config), {"opendata": f"{mirror.url}/opendata",
-                                            "dataderden": f"{mirror.url}/dataderden"})
-
-
-def _fetch(source, mirror, tmp_path, client=None):
-    matcher = MeasureMatcher(list(catalog.load_measures()))
-    return fetch_source(source, client or _client(mirror), Landing(tmp_path / "landing"), matcher)
-
-
-def _only(source, *table_ids):
-    live = dataclasses.replace(source.live, tables=tuple(t for t in source.live.tables if t.table_id in table_ids))
-    return dataclasses.replace(source, live=live)
+def _fetch(source, mirror, tmp_path, odata=None):
+    return fetch(source, mirror, tmp_path, odata or client(mirror, FAST))
 
 
 def _landed(tmp_path: Path) -> list[Path]:
@@ -89,9 +78,9 @@ def _landed(tmp_path: Path) -> list[Path]:
 ], ids=["401", "empty-result", "over-cap-declared", "over-cap-streamed"])
 def test_permanent_faults_fail_naming_the_table_and_land_nothing(sources, mirror, tmp_path, fault, words):
     mirror.faults.append(fault)
-    client = _client(mirror, dataclasses.replace(FAST, max_bytes=1_000_000))
+    odata = client(mirror, dataclasses.replace(FAST, max_bytes=1_000_000))
     with pytest.raises(HttpError) as err:
-        _fetch(_only(sources["kwb"], "84583NED"), mirror, tmp_path, client)
+        _fetch(only(sources["kwb"], "84583NED"), mirror, tmp_path, odata)
     msg = str(err.value)
     assert "84583NED" in msg and mirror.url in msg
     for w in words:
@@ -104,14 +93,14 @@ def test_permanent_faults_fail_naming_the_table_and_land_nothing(sources, mirror
 def test_redirect_to_another_host_is_refused_before_any_request_there(sources, mirror, elsewhere, tmp_path):
     mirror.faults.append(Fault("TypedDataSet", "redirect", location=elsewhere.url))
     with pytest.raises(HttpError) as err:
-        _fetch(_only(sources["kwb"], "84583NED"), mirror, tmp_path)
+        _fetch(only(sources["kwb"], "84583NED"), mirror, tmp_path)
     msg = str(err.value)
     assert "redirects to another host" in msg and elsewhere.url in msg and "84583NED" in msg
     assert elsewhere.log == [] and not _landed(tmp_path)
 
 
 def test_redirect_on_the_same_host_is_followed(sources, mirror, tmp_path):
-    source = _only(sources["kwb"], "84583NED")
+    source = only(sources["kwb"], "84583NED")
     (clean,) = _fetch(source, mirror, tmp_path / "clean")
     mirror.faults.append(Fault("TypedDataSet", "redirect", status=301, location=mirror.url))
     (table,) = _fetch(source, mirror, tmp_path / "redirected")
@@ -143,7 +132,7 @@ def test_which_redirects_may_be_followed(origin, target, allowed):
 def test_next_link_to_another_host_is_refused(sources, mirror, elsewhere, tmp_path):
     mirror.faults.append(Fault("TypedDataSet", "offsite_next", location=elsewhere.url))
     with pytest.raises(ODataError) as err:
-        _fetch(_only(sources["kwb"], "84583NED"), mirror, tmp_path)
+        _fetch(only(sources["kwb"], "84583NED"), mirror, tmp_path)
     msg = str(err.value)
     assert "odata.nextLink points outside" in msg and f"{mirror.url}/opendata" in msg and elsewhere.url in msg
     assert "84583NED" in msg and elsewhere.log == [] and not _landed(tmp_path)
@@ -162,7 +151,7 @@ def test_a_key_that_is_not_a_plain_identifier_fails_the_table(sources, tables, t
     else:
         props = [{**p, "Key": HOSTILE_KEY} if p.get("Type") == "GeoDetail" else p for p in table.properties]
     with Mirror([dataclasses.replace(table, properties=props)]) as m, pytest.raises(UnsafeKey) as err:
-        _fetch(_only(sources["kwb"], "84583NED"), m, tmp_path)
+        _fetch(only(sources["kwb"], "84583NED"), m, tmp_path)
     msg = str(err.value)
     assert "84583NED" in msg and repr(HOSTILE_KEY) in msg and "not a plain identifier" in msg
     assert not m.requests_to("TypedDataSet") and not _landed(tmp_path)  # failed before any data request
@@ -190,7 +179,7 @@ def test_landing_paths_stay_inside_the_landing(sources, tables, tmp_path):
             landing.find("opendata", "84583NED", bad)
     table = next(t for t in tables if t.table_id == "84583NED")
     with Mirror([dataclasses.replace(table, modified="../../../../escaped")]) as m:
-        (fetched,) = _fetch(_only(sources["kwb"], "84583NED"), m, tmp_path)
+        (fetched,) = _fetch(only(sources["kwb"], "84583NED"), m, tmp_path)
     assert fetched.fetch.dir.resolve().is_relative_to((tmp_path / "landing").resolve())
     assert fetched.fetch.dir.name == "escaped" and not (tmp_path / "escaped").exists()
 

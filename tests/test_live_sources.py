@@ -23,36 +23,19 @@ from heerlen_pipeline import catalog
 from heerlen_pipeline.areas import NameResolver
 from heerlen_pipeline.duo import fetch_file, file_frame
 from heerlen_pipeline.headers import MeasureMatcher, SchemaDriftError
-from heerlen_pipeline.http_client import HttpClient, HttpConfig, HttpError
+from heerlen_pipeline.http_client import HttpError
 from heerlen_pipeline.landing import Landing
-from heerlen_pipeline.live import LiveSourceError, fetch_live, fetch_source
-from heerlen_pipeline.odata import ODataClient
+from heerlen_pipeline.live import LiveSourceError, fetch_live
 from heerlen_pipeline.settings import Settings
 from heerlen_pipeline.staging import stage_intervals, stage_source
 
+from .live_helpers import FAST, client, fetch, only
 from .odata_mirror import Fault, Mirror, labour_participation_fixture
-
-FAST = HttpConfig(connect_timeout=2, read_timeout=1.0, retries=3, backoff=0.01)
-
-
-def _client(mirror: Mirror, config: HttpConfig = FAST) -> ODataClient:
-    return ODataClient(HttpClient(config), {"opendata": f"{mirror.url}/opendata", "dataderden": f"{mirror.url}/dataderden"})
-
-
-def _fetch(source, mirror, tmp_path, client=None):
-    matcher = MeasureMatcher(list(catalog.load_measures()))
-    return fetch_source(source, client or _client(mirror), Landing(tmp_path / "landing"), matcher)
-
-
-def _only(source, *table_ids):
-    live = dataclasses.replace(source.live, tables=tuple(t for t in source.live.tables if t.table_id in table_ids))
-    return dataclasses.replace(source, live=live)
-
 
 # ---------------------------------------------------------------- client and schema drift
 
 def test_two_kwb_editions_with_different_keys_resolve_to_the_same_measures(sources, mirror, tmp_path):
-    out = {t.file.year: t for t in _fetch(_only(sources["kwb"], "84286NED", "84583NED"), mirror, tmp_path)}
+    out = {t.file.year: t for t in fetch(only(sources["kwb"], "84286NED", "84583NED"), mirror, tmp_path)}
     woz = {y: {k for k, m in t.resolution.key_map.items() if m == "woz_mean"} for y, t in out.items()}
     assert woz == {2018: {"GemiddeldeWoningwaarde_37"}, 2019: {"GemiddeldeWOZWaardeVanWoningen_35"}}
     inhabitants = {y: next(k for k, m in t.resolution.key_map.items() if m == "inhabitants") for y, t in out.items()}
@@ -69,7 +52,7 @@ def test_two_kwb_editions_with_different_keys_resolve_to_the_same_measures(sourc
 
 
 def test_paging_follows_next_link_to_the_end(sources, mirror, tmp_path):
-    (table,) = _fetch(_only(sources["kwb"], "84286NED"), mirror, tmp_path)
+    (table,) = fetch(only(sources["kwb"], "84286NED"), mirror, tmp_path)
     data_requests = mirror.requests_to("TypedDataSet")
     assert len(data_requests) >= 3  # 25 rows a page
     assert [r["query"].get("$skip", "0") for r in data_requests] == [str(25 * i) for i in range(len(data_requests))]
@@ -80,7 +63,7 @@ def test_paging_follows_next_link_to_the_end(sources, mirror, tmp_path):
 
 
 def test_every_page_is_landed_as_received(sources, mirror, tmp_path):
-    (table,) = _fetch(_only(sources["politie_gemeente"], "47018NED"), mirror, tmp_path)
+    (table,) = fetch(only(sources["politie_gemeente"], "47018NED"), mirror, tmp_path)
     manifest = json.loads((table.fetch.dir / "manifest.json").read_text())
     assert manifest["modified"] == "2024-10-01T02:00:00"
     entities = [p["entity"] for p in manifest["pages"]]
@@ -99,17 +82,17 @@ def test_every_page_is_landed_as_received(sources, mirror, tmp_path):
 
 
 def test_unchanged_modified_stamp_means_no_download(sources, mirror, tmp_path):
-    source = _only(sources["kwb"], "83487NED", "83765NED")
-    first = _fetch(source, mirror, tmp_path)
+    source = only(sources["kwb"], "83487NED", "83765NED")
+    first = fetch(source, mirror, tmp_path)
     assert all(t.downloaded for t in first)
     mirror.log.clear()
-    second = _fetch(source, mirror, tmp_path)
+    second = fetch(source, mirror, tmp_path)
     assert not any(t.downloaded for t in second)
     assert {r["path"].rsplit("/", 1)[1] for r in mirror.log} == {"TableInfos"}  # one small request per table
     assert second[0].rows.equals(first[0].rows)
     mirror.tables[("opendata", "83765NED")].modified = "2025-03-01T02:00:00"  # CBS re-published 2017
     mirror.log.clear()
-    third = {t.file.table_id: t for t in _fetch(source, mirror, tmp_path)}
+    third = {t.file.table_id: t for t in fetch(source, mirror, tmp_path)}
     assert not third["83487NED"].downloaded and third["83765NED"].downloaded
     assert {r["path"].split("/")[-2] for r in mirror.requests_to("TypedDataSet")} == {"83765NED"}
 
@@ -119,7 +102,7 @@ def test_renamed_key_that_no_alias_covers_fails_before_downloading_data(sources,
         {**p, "Key": "InwonersTotaal_5", "Title": "Inwoners totaal"} if str(p.get("Key", "")).startswith("AantalInwoners")
         else p for p in t.properties]) if t.table_id == "83765NED" else t for t in tables]
     with Mirror(renamed) as m, pytest.raises(SchemaDriftError) as err:
-        _fetch(_only(sources["kwb"], "83765NED"), m, tmp_path)
+        fetch(only(sources["kwb"], "83765NED"), m, tmp_path)
     msg = str(err.value)
     assert "83765NED" in msg and "2017" in msg and "'inhabitants'" in msg and "measures.csv" in msg
     assert not m.requests_to("TypedDataSet")
@@ -127,9 +110,9 @@ def test_renamed_key_that_no_alias_covers_fails_before_downloading_data(sources,
 
 
 def test_dimension_codes_are_found_by_title_and_youth_rate_is_renamed(tmp_path):
-    source = _only(catalog.load_sources()["cbs_labour_participation"], "86258NED")
+    source = only(catalog.load_sources()["cbs_labour_participation"], "86258NED")
     with Mirror([labour_participation_fixture()]) as m:
-        (table,) = _fetch(source, m, tmp_path)
+        (table,) = fetch(source, m, tmp_path)
         query = m.requests_to("TypedDataSet")[0]["query"]
     assert "Geslacht eq 'T001038 '" in query["$filter"] and "Leeftijd eq '53115   '" in query["$filter"]
     assert table.resolution.key_map == {"NettoArbeidsparticipatie_3": "youth_net_labour_participation_pct"}
@@ -141,10 +124,10 @@ def test_dimension_codes_are_found_by_title_and_youth_rate_is_renamed(tmp_path):
 
 
 def test_unknown_dimension_title_names_what_the_table_has(tmp_path):
-    source = _only(catalog.load_sources()["cbs_labour_participation"], "86258NED")
+    source = only(catalog.load_sources()["cbs_labour_participation"], "86258NED")
     live = dataclasses.replace(source.live, dimensions={"Leeftijd": {"title": "16 tot 23 jaar"}})
     with Mirror([labour_participation_fixture()]) as m, pytest.raises(LiveSourceError) as err:
-        _fetch(dataclasses.replace(source, live=live), m, tmp_path)
+        fetch(dataclasses.replace(source, live=live), m, tmp_path)
     assert "Leeftijd" in str(err.value) and "'15 tot 25 jaar'" in str(err.value)
 
 
@@ -183,7 +166,7 @@ def test_rivm_interval_bounds_are_kept_beside_the_point_estimate(sources, tables
     table = dataclasses.replace(rivm, rows=rivm.rows + bounds, dimensions={**rivm.dimensions, "Marges": marges})
     source = sources["rivm_health"]
     with Mirror([table]) as m:
-        fetched = _fetch(source, m, tmp_path)
+        fetched = fetch(source, m, tmp_path)
     files = [(t.file, t.rows) for t in fetched]
     key_maps = {t.file.table_id: t.resolution.key_map for t in fetched}
     spec = catalog.load_area_spec()
@@ -208,12 +191,12 @@ def test_rivm_interval_bounds_are_kept_beside_the_point_estimate(sources, tables
     Fault("TableInfos", "reset"),
 ], ids=["503-retry-after", "429-twice", "500", "read-timeout", "truncated-body", "connection-reset"])
 def test_transient_faults_recover_with_the_same_rows(sources, mirror, tmp_path, fault):
-    source = _only(sources["kwb"], "84583NED")
-    (clean,) = _fetch(source, mirror, tmp_path / "clean")
+    source = only(sources["kwb"], "84583NED")
+    (clean,) = fetch(source, mirror, tmp_path / "clean")
     mirror.log.clear()
     mirror.faults.append(fault)
     started = time.perf_counter()
-    (table,) = _fetch(source, mirror, tmp_path / "faulty")
+    (table,) = fetch(source, mirror, tmp_path / "faulty")
     assert fault.times == 0  # the fault really happened
     assert table.rows.equals(clean.rows)  # nothing lost, nothing doubled
     if fault.retry_after:
@@ -231,7 +214,7 @@ def test_transient_faults_recover_with_the_same_rows(sources, mirror, tmp_path, 
 def test_permanent_faults_fail_clearly_and_land_nothing(sources, mirror, tmp_path, fault, words):
     mirror.faults.append(fault)
     with pytest.raises(HttpError) as err:
-        _fetch(_only(sources["kwb"], "84583NED"), mirror, tmp_path)
+        fetch(only(sources["kwb"], "84583NED"), mirror, tmp_path)
     msg = str(err.value)
     assert mirror.url in msg and "84583NED" in msg
     for w in words:
@@ -241,8 +224,8 @@ def test_permanent_faults_fail_clearly_and_land_nothing(sources, mirror, tmp_pat
 
 def test_response_over_the_size_cap_is_refused(sources, mirror, tmp_path):
     with pytest.raises(HttpError, match="exceeds the cap"):
-        _fetch(_only(sources["kwb"], "84583NED"), mirror, tmp_path,
-               _client(mirror, dataclasses.replace(FAST, max_bytes=2_000)))
+        fetch(only(sources["kwb"], "84583NED"), mirror, tmp_path,
+               client(mirror, dataclasses.replace(FAST, max_bytes=2_000)))
 
 
 # ---------------------------------------------------------------- the whole pipeline, live
