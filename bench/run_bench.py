@@ -7,7 +7,9 @@ Writes bench/results.json and bench/RESULTS.md.
 Each measurement is the median of `--runs` runs, with min and max. Runs are separate processes (the
 real command). Wall, CPU and memory are of the default path (a temporary Dagster instance); the time per
 layer comes from a second run that keeps its history (DAGSTER_HOME with the project's dagster.yaml), whose
-wall time is reported too: writing run history to SQLite is part of what an operator pays.
+wall time is reported too: writing run history to SQLite is part of what an operator pays. The live no-op
+refresh runs against the tests' local mirror of the CBS/DUO/PDOK APIs (tests/odata_mirror.py) and counts the
+requests and the bytes it was sent besides the TableInfos stamps.
 
 National: `heerlen run --scope national --force` on the SYNTHETIC input of bench/synth_national.py (every
 gemeente, wijk and buurt x 10 KWB years; generated once into bench/.synthetic/, git-ignored) with its own
@@ -37,7 +39,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 LAYERS = ("raw", "staging", "checks", "indicators", "marts", "publish", "report")
 TREND_SQL = ("SELECT year, noord, zuid, nederland FROM marts.gaps WHERE indicator_id = 'WRK-01' ORDER BY year")
-TARGETS = {"bundled_wall_s": 10, "bundled_peak_rss_mb": 600, "noop_wall_s": 3, "trend_query_ms": 20,
+TARGETS = {"bundled_wall_s": 10, "bundled_peak_rss_mb": 600, "noop_wall_s": 3, "live_noop_wall_s": 3,
+           "live_noop_data_bytes": 0, "trend_query_ms": 20,
            "national_wall_s": 60, "national_vs_baseline_ratio": 3}
 BASELINE_SQL = HERE / "baseline.sql"
 GROUPS = ("bundled", "national")
@@ -103,7 +106,32 @@ def bench_bundled(runs: int) -> dict:
                 t = time.perf_counter()
                 con.execute(TREND_SQL).fetchall()
                 samples.setdefault("trend_query_ms", []).append((time.perf_counter() - t) * 1000)
-    return {k: _summary(v) for k, v in samples.items()}
+    return {k: _summary(v) for k, v in {**samples, **bench_live_noop(runs)}.items()}
+
+
+def bench_live_noop(runs: int) -> dict[str, list[float]]:
+    """`heerlen run --live` with nothing changed, against the tests' local CBS/DUO/PDOK mirror (127.0.0.1, the
+    upstream response shapes): wall time, requests, and the bytes of every answer other than the TableInfos
+    stamps (data pages, DataProperties, dimension lists, DUO files, PDOK): those must be zero."""
+    sys.path.insert(0, str(HERE.parent))
+    from tests.odata_mirror import Mirror, bundled_tables, duo_fixture, mirror_assets
+
+    samples: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp, Mirror(bundled_tables(), duo=duo_fixture()) as mirror:
+        base = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+        env = {**base, **mirror.env(), "HEERLEN_ASSETS_DIR": str(mirror_assets(Path(tmp) / "assets")),
+               "HEERLEN_WAREHOUSE": f"{tmp}/w/heerlen.duckdb", "HEERLEN_ALERT_LOG": f"{tmp}/alerts.jsonl"}
+        heerlen = [sys.executable, "-m", "heerlen_pipeline.cli", "run", "--live"]
+        _run(heerlen, env)  # the first live refresh downloads everything
+        for _ in range(runs):
+            seen = len(mirror.log)
+            r = _run(heerlen, env)
+            answers = mirror.log[seen:]
+            samples.setdefault("live_noop_wall_s", []).append(r["wall_s"])
+            samples.setdefault("live_noop_requests", []).append(len(answers))
+            samples.setdefault("live_noop_data_bytes", []).append(
+                sum(a["bytes"] for a in answers if not a["path"].endswith("/TableInfos")))
+    return samples
 
 
 # ---------------------------------------------------------------- national scale (SYNTHETIC input)
@@ -235,7 +263,7 @@ def markdown(result: dict) -> str:
         met = "" if target is None else ("yes" if v["median"] <= target else "no")
         if target is not None and harness_only and _group(k) == "national":
             met = "n/a: Heerlen scope"
-        lines.append(f"| {k} | {v['median']} | {v['min']} | {v['max']} | {'≤ ' + str(target) if target else ''} "
+        lines.append(f"| {k} | {v['median']} | {v['min']} | {v['max']} | {'' if target is None else '≤ ' + str(target)} "
                      f"| {met} |")
     national = result.get("national")
     if national:
