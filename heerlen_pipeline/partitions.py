@@ -64,7 +64,8 @@ def refresh_view(con: duckdb.DuckDBPyConnection, table: str) -> None:
     pattern = re.compile(rf"{re.escape(name)}__y\d{{4}}")
     objects = con.execute("SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = ?",
                           [schema]).fetchall()
-    parts = sorted(t for t, _ in objects if pattern.fullmatch(t))
+    years = set(year_keys(catalog.load_sources().values()))  # a year no longer defined drops out of the view
+    parts = sorted(t for t, _ in objects if pattern.fullmatch(t) and t[-4:] in years)
     if (name, "BASE TABLE") in objects:  # a build DB from before partitions kept the whole source in one table
         con.execute(f"DROP TABLE {table}")
     union = " UNION ALL BY NAME ".join(f"SELECT * FROM {schema}.{p}" for p in parts)
