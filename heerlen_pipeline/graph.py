@@ -72,53 +72,53 @@ def build_source_assets(source: catalog.Source) -> list:
             description=f"{source.title} upstream: version = the CBS tables' Modified stamps when live, "
                         "the files' checksum otherwise.")
 
-        @dg.asset(key=raw_key, deps=[source_key], group_name=group, kinds={"duckdb"}, retry_policy=RETRY,
-                  partitions_def=years,
-                  description=f"{source.title} ({source.publisher}): rows exactly as received (file or OData pages)"
-                              + (", one partition per year." if years else "."))
-        def raw_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
-            s = settings.for_run(context.run.tags)
-            loads = []
-            with build_db.get_connection() as con:
-                for part in run_partitions(context, source):
-                    loads.append(_load_raw(context, unit(source, part), part, s, con))
-            files = [f for load in loads for f in load.files]
-            downloaded = sum(t.downloaded for load in loads for t in load.tables)
-            return dg.MaterializeResult(
-                data_version=dg.DataVersion(combine_versions({load.part or "": load.version for load in loads})),
-                metadata={
-                    "dagster/row_count": sum(len(f.rows) - 1 for f in files),
-                    "mode": "live" if s.live and source.live is not None else "snapshot",
-                    "tables_downloaded": downloaded,
-                    "tables_unchanged": sum(len(load.tables) for load in loads) - downloaded,
-                    "files": dg.MetadataValue.md("\n".join(
-                        f"- `{f.file.path}` ({f.file.table_id}) sha256 `{f.sha256[:12]}…`" for f in files) or "_none_"),
-                },
-            )
+    @dg.asset(key=raw_key, deps=[source_key], group_name=group, kinds={"duckdb"}, retry_policy=RETRY,
+              partitions_def=years,
+              description=f"{source.title} ({source.publisher}): rows exactly as received (file or OData pages)"
+                          + (", one partition per year." if years else "."))
+    def raw_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
+        s = settings.for_run(context.run.tags)
+        loads = []
+        with build_db.get_connection() as con:
+            for part in run_partitions(context, source):
+                loads.append(_load_raw(context, unit(source, part), part, s, con))
+        files = [f for load in loads for f in load.files]
+        downloaded = sum(t.downloaded for load in loads for t in load.tables)
+        return dg.MaterializeResult(
+            data_version=dg.DataVersion(combine_versions({load.part or "": load.version for load in loads})),
+            metadata={
+                "dagster/row_count": sum(len(f.rows) - 1 for f in files),
+                "mode": "live" if s.live and source.live is not None else "snapshot",
+                "tables_downloaded": downloaded,
+                "tables_unchanged": sum(len(load.tables) for load in loads) - downloaded,
+                "files": dg.MetadataValue.md("\n".join(
+                    f"- `{f.file.path}` ({f.file.table_id}) sha256 `{f.sha256[:12]}…`" for f in files) or "_none_"),
+            },
+        )
 
-        @dg.asset(key=staging_key, deps=[raw_key, dg.AssetKey(["staging", "areas"])], group_name=group,
-                  kinds={"duckdb"}, partitions_def=years,
-                  description=f"{source.title}: long format (area_code, year, measure, value, unit, status).")
-        def staging_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
-            s = settings.for_run(context.run.tags)
-            live = s.live and source.live is not None
-            scope = {a["area_code"] for a in catalog.scope_areas(s.scope)}
-            with build_db.get_connection() as con:
-                staged = [_stage(con, unit(source, part), part, live, scope) for part in run_partitions(context, source)]
-            obs = pd.concat([s.observations for s in staged], ignore_index=True)
-            rejected = sum(len(s.rejected) for s in staged)
-            if rejected:
-                sample = pd.concat([s.rejected for s in staged]).head(3).to_dict("records")
-                context.log.warning(f"{source.id}: {rejected} cells rejected, e.g. {sample}")
-            return dg.MaterializeResult(metadata={
-                "dagster/row_count": len(obs),
-                "rejected_cells": rejected,
-                "out_of_scope_rows": sum(s.out_of_scope_rows for s in staged),
-                "status_counts": dg.MetadataValue.json(obs.status.value_counts().to_dict()),
-                "years": dg.MetadataValue.text(", ".join(str(y) for y in sorted(obs.year.unique()))),
-                "measures": dg.MetadataValue.text(", ".join(sorted(obs.measure.unique()))),
-                "preview": _preview(obs),
-            })
+    @dg.asset(key=staging_key, deps=[raw_key, dg.AssetKey(["staging", "areas"])], group_name=group,
+              kinds={"duckdb"}, partitions_def=years,
+              description=f"{source.title}: long format (area_code, year, measure, value, unit, status).")
+    def staging_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
+        s = settings.for_run(context.run.tags)
+        live = s.live and source.live is not None
+        scope = {a["area_code"] for a in catalog.scope_areas(s.scope)}
+        with build_db.get_connection() as con:
+            staged = [_stage(con, unit(source, part), part, live, scope) for part in run_partitions(context, source)]
+        obs = pd.concat([s.observations for s in staged], ignore_index=True)
+        rejected = sum(len(s.rejected) for s in staged)
+        if rejected:
+            sample = pd.concat([s.rejected for s in staged]).head(3).to_dict("records")
+            context.log.warning(f"{source.id}: {rejected} cells rejected, e.g. {sample}")
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": len(obs),
+            "rejected_cells": rejected,
+            "out_of_scope_rows": sum(s.out_of_scope_rows for s in staged),
+            "status_counts": dg.MetadataValue.json(obs.status.value_counts().to_dict()),
+            "years": dg.MetadataValue.text(", ".join(str(y) for y in sorted(obs.year.unique()))),
+            "measures": dg.MetadataValue.text(", ".join(sorted(obs.measure.unique()))),
+            "preview": _preview(obs),
+        })
 
     return [source_asset, raw_asset, staging_asset]
 
