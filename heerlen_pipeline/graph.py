@@ -105,15 +105,15 @@ def build_source_assets(source: catalog.Source) -> list:
         scope = {a["area_code"] for a in catalog.scope_areas(s.scope)}
         with build_db.get_connection() as con:
             staged = [_stage(con, unit(source, part), part, live, scope) for part in run_partitions(context, source)]
-        obs = pd.concat([s.observations for s in staged], ignore_index=True)
-        rejected = sum(len(s.rejected) for s in staged)
+        obs = pd.concat([st.observations for st in staged], ignore_index=True)
+        rejected = sum(len(st.rejected) for st in staged)
         if rejected:
-            sample = pd.concat([s.rejected for s in staged]).head(3).to_dict("records")
+            sample = pd.concat([st.rejected for st in staged]).head(3).to_dict("records")
             context.log.warning(f"{source.id}: {rejected} cells rejected, e.g. {sample}")
         return dg.MaterializeResult(metadata={
             "dagster/row_count": len(obs),
             "rejected_cells": rejected,
-            "out_of_scope_rows": sum(s.out_of_scope_rows for s in staged),
+            "out_of_scope_rows": sum(st.out_of_scope_rows for st in staged),
             "status_counts": dg.MetadataValue.json(obs.status.value_counts().to_dict()),
             "years": dg.MetadataValue.text(", ".join(str(y) for y in sorted(obs.year.unique()))),
             "measures": dg.MetadataValue.text(", ".join(sorted(obs.measure.unique()))),
