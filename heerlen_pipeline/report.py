@@ -330,6 +330,11 @@ def _notes(ind: dict, wh: Warehouse, a: Assessment) -> list[str]:
         notes.append(f"Contextindicator: de stippellijn naar {PARITY_YEAR} in de kloofgrafiek is ter vergelijking, geen doel.")
     if ind["method"] in COUNT_METHODS and NEDERLAND in vals:
         notes.append("Nederland staat alleen in de tabel: een landelijk aantal past niet op dezelfde schaal.")
+    if rank := wh.ranks.get(iid):  # a national build: where Noord stands among every Dutch wijk
+        place = "beter dan" if ind["direction"] != "context" else "hoger dan"
+        notes.append(f"<strong>Landelijk:</strong> in {rank['year']} scoorde Heerlen-Noord ({_fmt(ind)(rank['value'])}) "
+                     f"{place} {nl_number(rank['percentile_rank'], 1)}% van alle {nl_number(rank['peers'])} Nederlandse "
+                     f"wijken (mediaan {_fmt(ind)(rank['peer_median'])}).")
     return notes
 
 

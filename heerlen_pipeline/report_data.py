@@ -31,6 +31,8 @@ class Warehouse:
     sources: list[dict]
     checks: list[dict]
     rejected: list[dict]
+    # National builds only: indicator -> Heerlen-Noord's latest rank among all Dutch wijken (marts.national_rank)
+    ranks: dict[str, dict] = field(default_factory=dict)
 
     @property
     def definition(self) -> str:
@@ -105,9 +107,10 @@ def load(con: duckdb.DuckDBPyConnection) -> Warehouse:
         definitions.setdefault(a["definition"], {})[a["area_code"]] = a["parent_code"]
     wijken = {a["area_code"]: (a["area_name"], a["parent_code"]) for a in areas if a["definition"] == definition}
     values: dict[str, dict[str, dict[int, dict]]] = {}
+    programme_wijken = sorted({code for members in definitions.values() for code in members} - {None})
     for r in _rows(con, "SELECT indicator_id, area_code, year, value, coverage, status, source_table "
-                        "FROM marts.indicator_values WHERE area_code IN (?, ?, ?, ?) OR area_code LIKE 'WK%' "
-                        "ORDER BY indicator_id, area_code, year", list(AREAS)):
+                        "FROM marts.indicator_values WHERE area_code IN (?, ?, ?, ?) OR list_contains(?, area_code) "
+                        "ORDER BY indicator_id, area_code, year", [*AREAS, programme_wijken]):
         r["value"] = _clean(r["value"])
         values.setdefault(r["indicator_id"], {}).setdefault(r["area_code"], {})[r["year"]] = r
     gaps: dict[str, list[dict]] = {}
@@ -119,6 +122,9 @@ def load(con: duckdb.DuckDBPyConnection) -> Warehouse:
     for r in break_rows:
         breaks.setdefault(r["indicator_id"], []).append((r["year"], r["note"]))
     intervals, interval_titles = _intervals(con, set(wijken))
+    ranks = {r["indicator_id"]: r for r in _rows(
+        con, "SELECT * FROM marts.national_rank WHERE area_code = ? QUALIFY row_number() OVER "
+             "(PARTITION BY indicator_id ORDER BY year DESC) = 1", [NOORD])} if _has(con, "national_rank") else {}
     return Warehouse(
         build=build,
         indicators=_rows(con, "SELECT * FROM marts.indicators ORDER BY indicator_id"),
@@ -128,6 +134,7 @@ def load(con: duckdb.DuckDBPyConnection) -> Warehouse:
         checks=_rows(con, "SELECT asset, check_name, severity, passed, observed FROM marts.check_results "
                           "ORDER BY passed, severity, asset, check_name"),
         rejected=_rows(con, "SELECT * FROM marts.rejected_rows LIMIT 50") if _has(con, "rejected_rows") else [],
+        ranks=ranks,
     )
 
 

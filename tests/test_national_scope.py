@@ -5,6 +5,7 @@ and Heerlen's own figures identical to the default (Heerlen-only) build."""
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -17,11 +18,16 @@ KWB_2024 = BUNDLED_SNAPSHOT_DIR / "kwb" / "kwb_2024_bevolking_nl_gm_wk_heerlenbu
 
 
 @pytest.fixture(scope="module")
-def national(tmp_path_factory) -> duckdb.DuckDBPyConnection:
+def national_path(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("national")
     path = tmp / "national.duckdb"
     assert main(["run", "--scope", "national", "--warehouse", str(path), "--build-dir", str(tmp / "build")]) == 0
-    con = duckdb.connect(str(path), read_only=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def national(national_path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(national_path), read_only=True)
     yield con
     con.close()
 
@@ -65,6 +71,12 @@ def test_noord_rank_among_all_dutch_wijken(national):
     smokers = national.execute("SELECT value, peers_worse FROM marts.national_rank WHERE indicator_id = 'HLT-06' "
                                "AND area_code = 'HEERLEN-NOORD' AND year = 2020").fetchall()[0]
     assert smokers[1] == sum(v > smokers[0] for v in _rivm_wijken("Roker_11").values())
+
+
+def test_the_report_says_where_noord_stands_in_the_country(national_path):
+    page = (national_path.parent / "report" / "index.html").read_text(encoding="utf-8")  # written by the run
+    assert "beter dan 0,5% van alle 3.150 Nederlandse wijken" in page  # HLT-01 2020, recomputed above
+    assert page.count("<strong>Landelijk:</strong>") >= 5
 
 
 def test_heerlen_figures_do_not_depend_on_the_scope(national, wh):
