@@ -31,6 +31,8 @@ from heerlen_pipeline.areas import NameResolver
 from heerlen_pipeline.headers import MeasureMatcher
 from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
 
+from .local_server import LocalServer
+
 # The key stem upstream uses for a measure, where it changed between editions (sources.md §2.3).
 STEM_BY_YEAR = {
     "woz_mean": lambda y: "GemiddeldeWoningwaarde" if y <= 2018 else "GemiddeldeWOZWaardeVanWoningen",
@@ -366,7 +368,7 @@ def _both(a, b):
 
 # ---------------------------------------------------------------- the server
 
-class Mirror:
+class Mirror(LocalServer):
     def __init__(self, tables: list[Table], page_size: int = 25, duo: DuoFixture | None = None):
         self.tables = {(t.catalogue, t.table_id): t for t in tables}
         self.duo = duo
@@ -374,19 +376,9 @@ class Mirror:
         self.faults: list[Fault] = []
         self.log: list[dict] = []  # one entry per request: path, query, status, bytes
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
+        self._serve(ThreadingHTTPServer(("127.0.0.1", 0), _handler(self)))
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Mirror:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def env(self) -> dict[str, str]:
         return {"HEERLEN_CBS_ODATA_URL": f"{self.url}/opendata", "HEERLEN_CBS_DATADERDEN_URL": f"{self.url}/dataderden",
@@ -561,7 +553,7 @@ def _handler(mirror: Mirror):
     return Handler
 
 
-class Recorder:
+class Recorder(LocalServer):
     """Another host (127.0.0.2 when the system has it): records every request made to it, answers an empty
     OData page. Tests point redirects and nextLinks here to prove no request leaves the configured host."""
 
@@ -586,20 +578,11 @@ class Recorder:
             do_HEAD = do_GET  # noqa: N815
 
         try:
-            self.server = ThreadingHTTPServer(("127.0.0.2", 0), Handler)
+            self._serve(ThreadingHTTPServer(("127.0.0.2", 0), Handler))
         except OSError:  # no 127.0.0.2 here: another port is another origin too
-            self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            self._serve(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
         host, port = self.server.server_address[:2]
         self.url = f"http://{host}:{port}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Recorder:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def mirror_assets(dst: Path) -> Path:
