@@ -103,8 +103,10 @@ def build_source_assets(source: catalog.Source) -> list:
         s = settings.for_run(context.run.tags)
         live = s.live and source.live is not None
         scope = {a["area_code"] for a in catalog.scope_areas(s.scope)}
+        matcher, resolver = MeasureMatcher(list(catalog.load_measures())), NameResolver(catalog.load_area_spec())
         with build_db.get_connection() as con:
-            staged = [_stage(con, unit(source, part), part, live, scope) for part in run_partitions(context, source)]
+            staged = [_stage(con, unit(source, part), part, live, scope, matcher, resolver)
+                      for part in run_partitions(context, source)]
         obs = pd.concat([st.observations for st in staged], ignore_index=True)
         rejected = sum(len(st.rejected) for st in staged)
         if rejected:
@@ -167,11 +169,10 @@ def _load_raw(context: dg.AssetExecutionContext, source: catalog.Source, part: s
     return _RawLoad(part, files, tables, version)
 
 
-def _stage(con, source: catalog.Source, part: str | None, live: bool, scope: set[str]):
+def _stage(con, source: catalog.Source, part: str | None, live: bool, scope: set[str], matcher: MeasureMatcher,
+           resolver: NameResolver):
     """Stage one source (or one year of it) from its raw tables into the staging tables; rows of areas
     outside `scope` are counted, not kept."""
-    matcher = MeasureMatcher(list(catalog.load_measures()))
-    spec = catalog.load_area_spec()
     src = source.live_variant() if live else source
     suffix = f"__y{part}" if part else ""
     files = [(f, read_frame(con, f"SELECT * EXCLUDE (_row) FROM raw.{raw_table_name(source.id, f.path)} ORDER BY _row"))
@@ -181,12 +182,12 @@ def _stage(con, source: catalog.Source, part: str | None, live: bool, scope: set
         mapping = con.execute(f"SELECT * FROM raw.odata_measures__{source.id}{suffix}").df()
         used = mapping[mapping.used]
         key_maps = {t: dict(zip(g.key, g.measure, strict=True)) for t, g in used.groupby("table_id")}
-    staged = stage_source(src, files, matcher, scope, NameResolver(spec), key_maps)
+    staged = stage_source(src, files, matcher, scope, resolver, key_maps)
     intervals = empty_intervals().assign(bound_title=pd.Series(dtype="object"))
     if live and source.live.intervals:
         titles = con.execute(f"SELECT code, any_value(title) FROM raw.odata_dimensions__{source.id}{suffix} "
                              "WHERE dimension = ? GROUP BY code", [source.live.intervals]).fetchall()
-        intervals = stage_intervals(src, files, source.live.intervals, matcher, scope, NameResolver(spec),
+        intervals = stage_intervals(src, files, source.live.intervals, matcher, scope, resolver,
                                     key_maps).assign(bound_title=lambda d: d.bound.map(dict(titles)))
     write_part(con, f"staging.intervals__{source.id}", part, intervals)
     placement = con.execute(f"SELECT * FROM raw.school_placement__{source.id}{suffix}").df()
