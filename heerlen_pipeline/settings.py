@@ -36,7 +36,8 @@ class Settings:
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         env = os.environ
-        warehouse = Path(env.get("HEERLEN_WAREHOUSE") or "warehouse/heerlen.duckdb")
+        # Directories that default to the warehouse's own follow a --warehouse given on the command line.
+        warehouse = Path(overrides.get("warehouse") or env.get("HEERLEN_WAREHOUSE") or "warehouse/heerlen.duckdb")
         values: dict[str, object] = {
             "warehouse": warehouse,
             "area_definition": env.get("HEERLEN_AREA_DEFINITION") or "spoorlijn",

@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from heerlen_pipeline.definitions import defs
+from heerlen_pipeline.settings import Settings
 from heerlen_pipeline.warehouse import publish, write_frame
 
 from .conftest import run_pipeline
@@ -88,3 +89,11 @@ def test_dagster_cli_materializes_the_same_graph(tmp_path):
     con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     assert con.execute("SELECT value FROM marts.indicator_values WHERE indicator_id = 'WRK-01' "
                        "AND area_code = 'HEERLEN-NOORD' AND year = 2018").fetchone()[0] == 62.0
+
+
+def test_directories_follow_a_warehouse_given_on_the_command_line(tmp_path, monkeypatch):
+    # Two `heerlen run --warehouse` builds must not share one private build directory (and run lock) by accident.
+    for var in ("HEERLEN_WAREHOUSE", "HEERLEN_BUILD_DIR", "HEERLEN_LANDING_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    s = Settings.from_env(warehouse=tmp_path / "other" / "w.duckdb")
+    assert (s.build_dir, s.landing_dir) == (tmp_path / "other" / ".build", tmp_path / "other" / "landing")
