@@ -53,6 +53,19 @@ class LiveSpec:
 
 
 @dataclass(frozen=True)
+class ReferencePeriod:
+    """The period a source's measures describe when it is not the table's year: `period` is a text with
+    {year} (the table's year) and {previous} (the year before), e.g. '1 januari {year}'."""
+
+    measures: tuple[str, ...]
+    period: str
+    note: str = ""
+
+    def text(self, year: int) -> str:
+        return self.period.format(year=year, previous=year - 1)
+
+
+@dataclass(frozen=True)
 class Source:
     id: str
     title: str
@@ -69,6 +82,9 @@ class Source:
     row_filter: dict[str, Any] = field(default_factory=dict)
     live: LiveSpec | None = None
     partitioned: bool = False  # `partitions: year`: raw and staging load (and backfill) one year at a time
+    empty_cells: str = "withheld"  # how an empty cell reads beside published ones: withheld | not_applicable
+    model_estimate: bool = False  # values are model estimates: their uncertainty is the source's interval
+    reference_periods: tuple[ReferencePeriod, ...] = ()
 
     def years(self) -> tuple[int, ...]:
         """Every year a file or live table of this source covers."""
@@ -91,8 +107,9 @@ class Source:
         if self.live is None:
             return self
         live = self.live
+        # OData delivers every legend symbol as null, so an empty cell there is never "not applicable" for sure.
         return replace(self, reader="wide", files=live.tables, area=live.area, period_column=live.period_column,
-                       period_columns=None, row_filter=live.row_filter)
+                       period_columns=None, row_filter=live.row_filter, empty_cells="withheld")
 
 
 @dataclass(frozen=True)
@@ -150,7 +167,7 @@ def load_measures(assets_dir: Path = ASSETS_DIR) -> tuple[Measure, ...]:
         if not _NAME.match(row["measure"]):
             raise CatalogError(f"measures.csv: bad measure name {row['measure']!r}")
         aliases = tuple(a for a in row["aliases"].split("|") if a)
-        rounding = int(row["rounding"]) if row.get("rounding") else None
+        rounding = float(row["rounding"]) if row.get("rounding") else None
         measures.append(Measure(row["measure"], row["unit"], row["label_nl"], aliases, rounding))
     return tuple(measures)
 
@@ -184,8 +201,29 @@ def load_sources(assets_dir: Path = ASSETS_DIR) -> dict[str, Source]:
             row_filter=s.get("row_filter", {}),
             live=live,
             partitioned=_partitioned(sid, s, files + (live.tables if live else ())),
+            empty_cells=_choice(sid, "empty_cells", s.get("empty_cells", "withheld"), ("withheld", "not_applicable")),
+            model_estimate=bool(s.get("model_estimate", False)),
+            reference_periods=tuple(_reference_period(sid, r, known) for r in s.get("reference_periods", ())),
         )
     return sources
+
+
+def _choice(sid: str, key: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise CatalogError(f"sources.yaml: source {sid}: {key} must be one of {allowed}, not {value!r}")
+    return value
+
+
+def _reference_period(sid: str, spec: dict[str, Any], known: set[str]) -> ReferencePeriod:
+    measures = tuple(spec["measures"])
+    unknown = [m for m in measures if m not in known]
+    if unknown:
+        raise CatalogError(f"sources.yaml: source {sid}: reference_periods name unknown measures {unknown}")
+    try:
+        spec["period"].format(year=2000, previous=1999)
+    except (KeyError, IndexError, ValueError) as e:
+        raise CatalogError(f"sources.yaml: source {sid}: bad reference period {spec['period']!r} ({e})") from None
+    return ReferencePeriod(measures, spec["period"], spec.get("note", ""))
 
 
 def _partitioned(sid: str, spec: dict[str, Any], tables: tuple[SourceFile, ...]) -> bool:
@@ -302,3 +340,45 @@ def other_areas(scope: str, assets_dir: Path = ASSETS_DIR) -> list[dict[str, str
         return []
     known = {a["area_code"] for a in load_area_spec(assets_dir)["cbs_areas"]}
     return [a for a in load_national_areas(assets_dir) if a["area_code"] not in known]
+
+
+@dataclass(frozen=True)
+class Programme:
+    """One of the routekaart's interventions (assets/programmes.yaml): shown as a dated marker on its theme."""
+
+    id: str
+    theme: str
+    name_nl: str
+    name_en: str
+    description: str
+    areas: str
+    start_year: int | None  # the year it started, when a public source gives one
+    marker_year: int  # where the charts place it: the start year, or the year it had started by
+    start_text: str  # as the source says it: "2021", or "uiterlijk 2022"
+    source: str
+
+
+_BY_YEAR = re.compile(r"^by (\d{4})$")
+
+
+@lru_cache(maxsize=4)
+def load_programmes(assets_dir: Path = ASSETS_DIR) -> tuple[Programme, ...]:
+    path = assets_dir / "programmes.yaml"
+    if not path.is_file():
+        return ()
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    out = []
+    for p in spec.get("programmes", ()):
+        where = f"programmes.yaml: {p.get('id')}"
+        if p.get("theme") not in THEMES:
+            raise CatalogError(f"{where}: unknown theme {p.get('theme')!r}")
+        start = str(p["start"])
+        if start.isdigit() and len(start) == 4:
+            year, marker, text = int(start), int(start), start
+        elif m := _BY_YEAR.match(start):
+            year, marker, text = None, int(m.group(1)), f"uiterlijk {m.group(1)}"
+        else:
+            raise CatalogError(f"{where}: start must be a year or 'by <year>', not {start!r}")
+        out.append(Programme(p["id"], p["theme"], p["name_nl"], p["name_en"], " ".join(str(p["description"]).split()),
+                             p["areas"], year, marker, text, " ".join(str(p.get("source") or spec["source"]).split())))
+    return tuple(out)

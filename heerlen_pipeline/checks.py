@@ -42,8 +42,8 @@ def counts_reconcile_with_gemeente(con: duckdb.DuckDBPyConnection, source_id: st
     the few people CBS cannot place in a wijk, up to UNPLACED of it: Velsen 2024 is 61 of 69,241 over its
     wijken). Only where every wijk is published: a suppressed wijk makes the sum incomplete by design. A
     missing or doubled wijk fails."""
-    rounding = pd.DataFrame([(m.name, m.rounding) for m in measures.values() if m.rounding],
-                            columns=["measure", "base"])
+    counts = [m for m in measures.values() if m.rounding and m.unit == "aantal"]  # counts add up; shares do not
+    rounding = pd.DataFrame([(m.name, m.rounding) for m in counts], columns=["measure", "base"])
     con.register("_rounding", rounding)
     try:
         bad = con.execute(f"""
@@ -94,7 +94,7 @@ def suppression_respected(con: duckdb.DuckDBPyConnection, table: str, indicators
     means of a single CBS area are CBS's own published figure, suppressed by CBS where needed."""
     ratios = [i.id for i in indicators if i.method in ("ratio", "school_ratio")]
     bad = con.execute(f"""SELECT indicator_id, definition, area_code, year, value, denominator FROM {table}
-                          WHERE list_contains(?, indicator_id) AND status = 'ok' AND denominator < {MIN_BASE}
+                          WHERE list_contains(?, indicator_id) AND value IS NOT NULL AND denominator < {MIN_BASE}
                           ORDER BY denominator""", [ratios]).df()
     return _outcome("suppression_respected", "error", bad, f"no value rests on a base under {MIN_BASE}",
                     f"values published on a base under {MIN_BASE}")

@@ -15,7 +15,7 @@ from tqdm import tqdm
 from . import __version__, catalog
 from .areas import NameResolver, areas_frame, programme_members
 from .check_assets import areas_checks, source_checks, theme_checks
-from .gaps import GAPS_SQL
+from .gaps import GAPS_SQL, VERDICTS_SQL
 from .headers import MeasureMatcher
 from .indicators import VALUE_COLUMNS, build_indicator_values
 from .live import combine_versions, fetch_live, live_dimensions, live_mappings, live_pages, source_version
@@ -25,7 +25,7 @@ from .ranks import NATIONAL_RANK_SQL
 from .raw import files_version, raw_table_name, read_source_files
 from .report import report_asset
 from .resources import PipelineSettings
-from .staging import SCHOOL_COLUMNS, empty_intervals, stage_intervals, stage_source
+from .staging import SCHOOL_COLUMNS, bound_side, empty_intervals, stage_intervals, stage_source
 from .versions import build_stamp
 from .warehouse import publish, read_frame, write_frame
 
@@ -183,12 +183,13 @@ def _stage(con, source: catalog.Source, part: str | None, live: bool, scope: set
         used = mapping[mapping.used]
         key_maps = {t: dict(zip(g.key, g.measure, strict=True)) for t, g in used.groupby("table_id")}
     staged = stage_source(src, files, matcher, scope, resolver, key_maps)
-    intervals = empty_intervals().assign(bound_title=pd.Series(dtype="object"))
+    intervals = empty_intervals().assign(bound_title=pd.Series(dtype="object"), side=pd.Series(dtype="object"))
     if live and source.live.intervals:
-        titles = con.execute(f"SELECT code, any_value(title) FROM raw.odata_dimensions__{source.id}{suffix} "
-                             "WHERE dimension = ? GROUP BY code", [source.live.intervals]).fetchall()
-        intervals = stage_intervals(src, files, source.live.intervals, matcher, scope, resolver,
-                                    key_maps).assign(bound_title=lambda d: d.bound.map(dict(titles)))
+        titles = dict(con.execute(f"SELECT code, any_value(title) FROM raw.odata_dimensions__{source.id}{suffix} "
+                                  "WHERE dimension = ? GROUP BY code", [source.live.intervals]).fetchall())
+        intervals = stage_intervals(src, files, source.live.intervals, matcher, scope, resolver, key_maps)
+        intervals = intervals.assign(bound_title=intervals.bound.map(titles),
+                                     side=[bound_side(c, titles.get(c)) for c in intervals.bound])
     write_part(con, f"staging.intervals__{source.id}", part, intervals)
     placement = con.execute(f"SELECT * FROM raw.school_placement__{source.id}{suffix}").df()
     if len(placement):  # DUO live: schools placed by address, not only by gemeente
@@ -221,6 +222,8 @@ def staging_observations(build_db: DuckDBResource):
     with build_db.get_connection() as con:
         union = " UNION ALL ".join(f"SELECT * FROM staging.obs__{sid}" for sid in SOURCES)
         con.execute(f"CREATE OR REPLACE VIEW staging.observations AS {union}")
+        intervals = " UNION ALL ".join(f"SELECT * FROM staging.intervals__{sid}" for sid in SOURCES)
+        con.execute(f"CREATE OR REPLACE VIEW staging.intervals AS {intervals}")
         school_tables = [r[0] for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'staging' AND table_name LIKE 'schools__%'"
         ).fetchall()]
@@ -271,22 +274,41 @@ def _indicator_catalogue(published: dict[str, set[str]]) -> pd.DataFrame:
 
     declared = {sid: set(s.required_measures) for sid, s in SOURCES.items()}
 
+    def sources(ref: catalog.MeasureRef) -> tuple[set[str], set[str]]:
+        """The sources that delivered `ref` in this build, and (if none) those that would deliver it."""
+        delivered = {ref.source} if ref.source else {s for s, ms in published.items() if ref.measure in ms}
+        # Not delivered in this build (a live-only source in a snapshot run): name where it would come from.
+        return delivered, set() if delivered else {s for s, ms in declared.items() if ref.measure in ms}
+
     def attribution(ind: catalog.Indicator) -> str:
         found, absent = set(), set()
         for ref in ind.measure_refs():
-            delivered = {ref.source} if ref.source else {s for s, ms in published.items() if ref.measure in ms}
-            # Not delivered in this build (a live-only source in a snapshot run): name where it would come from.
-            found |= delivered
-            absent |= set() if delivered else {s for s, ms in declared.items() if ref.measure in ms}
+            delivered, would = sources(ref)
+            found, absent = found | delivered, absent | would
         text = "; ".join(SOURCES[s].attribution for s in sorted(found | absent))
         return text + (" (niet alle bronnen in deze build)" if absent else "")
+
+    def estimate(ind: catalog.Indicator) -> bool:
+        """The value itself (not its base or weight) is a model estimate."""
+        refs = (ind.measure,) if ind.measure else ind.numerator
+        return any(SOURCES[s].model_estimate for r in refs for s in set().union(*sources(r)))
 
     return pd.DataFrame([{
         "indicator_id": i.id, "theme": i.theme, "name_nl": i.name_nl, "name_en": i.name_en,
         "definition": i.definition, "unit": i.unit, "direction": i.direction, "method": i.method,
         "source": attribution(i),
-        "licence": "CC BY 4.0", "youth_focus": i.youth_focus, "decimals": i.decimals,
+        "licence": "CC BY 4.0", "youth_focus": i.youth_focus, "decimals": i.decimals, "model_estimate": estimate(i),
     } for i in INDICATORS])
+
+
+def _programmes() -> pd.DataFrame:
+    """marts.programmes: the routekaart's interventions (assets/programmes.yaml)."""
+    columns = ["programme_id", "theme", "name_nl", "name_en", "description", "areas", "start_year", "start_text",
+               "marker_year", "source"]
+    return pd.DataFrame([{"programme_id": p.id, "theme": p.theme, "name_nl": p.name_nl, "name_en": p.name_en,
+                          "description": p.description, "areas": p.areas, "start_year": p.start_year,
+                          "start_text": p.start_text, "marker_year": p.marker_year, "source": p.source}
+                         for p in catalog.load_programmes()], columns=columns).astype({"start_year": "Int64"})
 
 
 @dg.asset(key=["marts", "indicator_values"], deps=THEME_KEYS, group_name="marts", kinds={"duckdb"},
@@ -301,6 +323,7 @@ def marts_indicator_values(settings: PipelineSettings, build_db: DuckDBResource)
         published = {sid: set(ms) for sid, ms in con.execute(
             "SELECT source_id, list(DISTINCT measure) FROM staging.observations WHERE status = 'ok' GROUP BY 1").fetchall()}
         write_frame(con, "marts.indicators", _indicator_catalogue(published))
+        write_frame(con, "marts.programmes", _programmes())
         write_frame(con, "marts.series_breaks", pd.DataFrame(
             [{"indicator_id": i.id, "year": y, "note": note} for i in INDICATORS for y, note in i.series_breaks],
             columns=["indicator_id", "year", "note"]))
@@ -318,13 +341,18 @@ def marts_indicator_values(settings: PipelineSettings, build_db: DuckDBResource)
 
 
 @dg.asset(key=["marts", "gaps"], deps=[dg.AssetKey(["marts", "indicator_values"])], group_name="marts",
-          kinds={"duckdb"}, description="Gap mart: Noord vs NL and Zuid, index, closure since 2018, 2047 trajectory.")
+          kinds={"duckdb"}, description="marts.gaps (Noord vs NL and vs Zuid per year: oriented index, closure since "
+                                        "the baseline, 2047 trajectory) and marts.gap_verdicts (closing, widening, no "
+                                        "clear change or not yet measurable, against the noise of the sources).")
 def marts_gaps(build_db: DuckDBResource):
     with build_db.get_connection() as con:
         con.execute(GAPS_SQL)
-        df = con.execute("SELECT * FROM marts.gaps WHERE gap_noord_nl IS NOT NULL ORDER BY indicator_id, year").df()
+        con.execute(VERDICTS_SQL)
         n = con.execute("SELECT count(*) FROM marts.gaps").fetchall()[0][0]
-    return dg.MaterializeResult(metadata={"dagster/row_count": n, "preview": _preview(df, 20)})
+        verdicts = read_frame(con, "SELECT * FROM marts.gap_verdicts ORDER BY indicator_id, target")
+    counts = verdicts.groupby(["target", "verdict"]).size().rename("n").reset_index()
+    return dg.MaterializeResult(metadata={"dagster/row_count": n, "verdicts": _preview(counts, 20),
+                                          "preview": _preview(verdicts, 40)})
 
 
 @dg.asset(key=["marts", "national_rank"], deps=[dg.AssetKey(["marts", "indicator_values"])], group_name="marts",

@@ -40,7 +40,9 @@ class Measure:
     unit: str
     label_nl: str
     aliases: tuple[str, ...]
-    rounding: int | None = None  # CBS rounds published wijk/buurt counts of this measure to a multiple of this
+    # A published cell of this measure is a multiple of this (CBS rounds wijk/buurt counts to 5, 10 or 100, and
+    # percentages to 0.1 or 1): it bounds the cell's true value, and so the noise of a change (gaps.py).
+    rounding: float | None = None
 
 
 class MeasureMatcher:

@@ -15,6 +15,13 @@ import duckdb
 ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}  # SELECT includes DESCRIBE, SHOW, WITH …
 
 
+DISPLAY_DECIMALS = 3  # the warehouse stores values unrounded; the table display rounds them
+
+
+def _shown(value: float) -> str:
+    return f"{value:.{DISPLAY_DECIMALS}f}".rstrip("0").rstrip(".") if value == value else "NULL"
+
+
 class QueryRefused(ValueError):
     pass
 
@@ -47,6 +54,7 @@ def run_query(warehouse: Path, sql: str, fmt: str = "table", out: TextIO | None 
         df.to_csv(out, index=False, lineterminator="\n")
     elif fmt == "json":
         out.write(df.to_json(orient="records", date_format="iso", force_ascii=False, indent=1) + "\n")
-    else:
-        out.write(df.to_string(index=False, max_colwidth=80, na_rep="NULL") + "\n" if len(df) else "(no rows)\n")
+    else:  # for reading: numbers to at most DISPLAY_DECIMALS (csv and json keep full precision)
+        out.write(df.to_string(index=False, max_colwidth=80, na_rep="NULL", float_format=_shown) + "\n"
+                  if len(df) else "(no rows)\n")
     return len(df)

@@ -190,19 +190,22 @@ def _path(xs: Scale, ys: Scale, run: Sequence[int], values: dict[int, float | No
 
 
 def line_chart(chart_id: str, title: str, desc: str, years: Sequence[int], series: Sequence[Series],
-               fmt: Callable[[float], str], unit: str, breaks: Sequence[int] = ()) -> str:
-    """Levels per area over the years. Lines join consecutive chart years only; every value has a marker."""
+               fmt: Callable[[float], str], unit: str, breaks: Sequence[int] = (), markers: Sequence[Marker] = ()) -> str:
+    """Levels per area over the years. Lines join consecutive chart years only; every value has a marker. The
+    time axis also reaches the `markers` (interventions), without adding years to the lines."""
     h, left, right, top, bottom = 300.0, 58.0, W - 18.0, 56.0, 260.0
     values = [v for s in series for v in s.values.values() if v is not None]
     values += [b for s in series for iv in s.intervals.values() for b in iv]
     ticks = nice_ticks(min(values), max(values))
-    xs = Scale(min(years), max(years), left + 14, right - 14)
+    lo, hi = min([*years, *(m.year for m in markers)]), max([*years, *(m.year for m in markers)])
+    xs = Scale(lo, hi, left + 14, right - 14)
     ys = Scale(ticks[0], ticks[-1], bottom, top)
     out = _open(chart_id, h, title, desc, "trend")
     out += _legend(series, 14)
     out.append(_unit_label(unit, top))
     out += _y_axis(ys, ticks, left, right)
-    out += _x_axis(xs, _year_ticks(min(years), max(years)), bottom)
+    out += _x_axis(xs, _year_ticks(lo, hi), bottom)
+    out += _markers(xs, markers, top, bottom)
     for b in breaks:
         if min(years) <= b <= max(years):
             x = xs(b - 0.5) if b - 0.5 >= min(years) else xs(b)
@@ -231,42 +234,94 @@ def line_chart(chart_id: str, title: str, desc: str, years: Sequence[int], serie
     return "\n".join(out)
 
 
-def gap_chart(chart_id: str, title: str, desc: str, gaps: dict[int, float | None], baseline: tuple[int, float],
-              parity_year: int, fmt: Callable[[float], str], unit: str) -> str:
-    """The gap Noord − Nederland per year and the straight path from the baseline gap to zero in the parity year."""
+@dataclass
+class GapLine:
+    """One target's gap per year (None = no gap that year) and its baseline (year, gap) for the 2047 path."""
+
+    key: str  # the target area (NEDERLAND, ZUID): its colour and marker
+    label: str
+    values: dict[int, float | None]
+    baseline: tuple[int, float] | None
+
+
+@dataclass
+class Marker:
+    """A dated event on a chart's time axis (an intervention of the routekaart)."""
+
+    year: int
+    label: str
+
+
+def _markers(xs: Scale, markers: Sequence[Marker], top: float, bottom: float) -> list[str]:
+    out = []
+    middle = (xs.r0 + xs.r1) / 2
+    for i, m in enumerate(markers):
+        x = xs(m.year)
+        # The label on the side with room: right of a marker in the chart's left half, left of it otherwise.
+        tx, anchor = (x + 3, "start") if x < middle else (x - 3, "end")
+        out.append(f'<g class="marker" data-year="{m.year}"><line x1="{_f(x)}" y1="{_f(top - 4)}" x2="{_f(x)}" '
+                   f'y2="{_f(bottom)}" stroke="{AXIS}" stroke-width="1.2" stroke-dasharray="1 3"/>'
+                   f'<text x="{_f(tx)}" y="{_f(top + 10 + 13 * i)}" text-anchor="{anchor}" fill="{MUTED}" '
+                   f'font-size="11">{escape(m.label)}</text><title>{escape(m.label)}</title></g>')
+    return out
+
+
+def gap_chart(chart_id: str, title: str, desc: str, lines: Sequence[GapLine], parity_year: int,
+              fmt: Callable[[float], str], unit: str, markers: Sequence[Marker] = ()) -> str:
+    """Noord's gap to each target per year, and the straight path from each baseline gap to zero in the parity
+    year (dashed, in the target's colour). Zero is parity."""
     h, left, right, top, bottom = 300.0, 58.0, W - 18.0, 56.0, 260.0
-    years = sorted(gaps)
-    shown = [v for v in gaps.values() if v is not None]
-    ticks = nice_ticks(min([0.0, baseline[1], *shown]), max([0.0, baseline[1], *shown]))
-    first = min([*years, baseline[0]])
+    shown = [v for ln in lines for v in ln.values.values() if v is not None]
+    shown += [ln.baseline[1] for ln in lines if ln.baseline]
+    ticks = nice_ticks(min([0.0, *shown]), max([0.0, *shown]))
+    first = min([y for ln in lines for y in ln.values] + [ln.baseline[0] for ln in lines if ln.baseline]
+                + [m.year for m in markers])
     xs = Scale(first, parity_year, left + 14, right - 14)
     ys = Scale(ticks[0], ticks[-1], bottom, top)
-    noord = COLOURS[NOORD]
     out = _open(chart_id, h, title, desc, "gap")
     out.append('<g class="legend">')
-    out.append(f'<line x1="8" y1="14" x2="30" y2="14" stroke="{noord}" stroke-width="3.5"/>')
-    out.append(marker("circle", 19, 14, noord, 4))
-    out.append('<text x="35" y="18.5" font-weight="700">Kloof Noord − Nederland</text>')
-    out.append(f'<line x1="230" y1="14" x2="252" y2="14" stroke="{noord}" stroke-width="2" stroke-dasharray="6 4"/>')
-    out.append(f'<text x="257" y="18.5">Pad naar gelijkheid in {parity_year}</text>')
+    x = 8.0
+    for ln in lines:
+        colour = COLOURS.get(ln.key, AXIS)
+        out.append(f'<line x1="{_f(x)}" y1="14" x2="{_f(x + 22)}" y2="14" stroke="{colour}" stroke-width="3"/>')
+        out.append(marker(MARKERS.get(ln.key, "circle"), x + 11, 14, colour, 4))
+        out.append(f'<text x="{_f(x + 27)}" y="18.5">{escape(ln.label)}</text>')
+        x += 40 + len(ln.label) * 7.2
+    out.append(f'<line x1="{_f(x)}" y1="14" x2="{_f(x + 22)}" y2="14" stroke="{AXIS}" stroke-width="2" '
+               'stroke-dasharray="6 4"/>')
+    out.append(f'<text x="{_f(x + 27)}" y="18.5">pad naar 0 in {parity_year}</text>')
     out.append("</g>")
     out.append(_unit_label(unit, top))
     out += _y_axis(ys, ticks, left, right)
-    out += _x_axis(xs, _year_ticks(first, parity_year, [baseline[0], parity_year]), bottom)
+    must = [parity_year]
+    for year in sorted(ln.baseline[0] for ln in lines if ln.baseline):  # baselines, unless labels would touch
+        if all(abs(year - m) >= 3 for m in must):
+            must.append(year)
+    out += _x_axis(xs, _year_ticks(first, parity_year, sorted(must)), bottom)
     out.append(f'<line class="parity" x1="{_f(left)}" y1="{_f(ys(0))}" x2="{_f(right)}" y2="{_f(ys(0))}" '
                f'stroke="{AXIS}" stroke-width="1.5"/>')
     label_y = ys(0) + 15 if ys(0) - top < 16 else ys(0) - 5
-    out.append(f'<text x="{_f(left + 4)}" y="{_f(label_y)}" fill="{MUTED}" font-size="12">Nederland (kloof 0)</text>')
-    out.append(f'<path class="trajectory" d="M{_f(xs(baseline[0]))},{_f(ys(baseline[1]))} L{_f(xs(parity_year))},{_f(ys(0))}" '
-               f'fill="none" stroke="{noord}" stroke-width="2" stroke-dasharray="6 4"/>')
-    for run in _runs(years, gaps):
-        if len(run) > 1:
-            out.append(f'<path class="line" d="{_path(xs, ys, run, gaps)}" fill="none" stroke="{noord}" stroke-width="3.5"/>')
-    for y in years:
-        v = gaps[y]
-        if v is not None:
-            attrs = f' class="point" data-area="gap" data-year="{y}" data-value="{v!r}"'
-            out.append(marker("circle", xs(y), ys(v), noord, 5, attrs, f"Kloof {y}: {fmt(v)}"))
+    out.append(f'<text x="{_f(left + 4)}" y="{_f(label_y)}" fill="{MUTED}" font-size="12">geen kloof</text>')
+    out += _markers(xs, markers, top, bottom)
+    for ln in lines:
+        colour = COLOURS.get(ln.key, AXIS)
+        out.append(f'<g class="gap-line" data-target="{escape(ln.key)}">')
+        if ln.baseline:
+            by, bg = ln.baseline
+            out.append(f'<path class="trajectory" d="M{_f(xs(by))},{_f(ys(bg))} L{_f(xs(parity_year))},{_f(ys(0))}" '
+                       f'fill="none" stroke="{colour}" stroke-width="2" stroke-dasharray="6 4"/>')
+        years = sorted(ln.values)
+        for run in _runs(years, ln.values):
+            if len(run) > 1:
+                out.append(f'<path class="line" d="{_path(xs, ys, run, ln.values)}" fill="none" stroke="{colour}" '
+                           'stroke-width="3"/>')
+        for y in years:
+            v = ln.values[y]
+            if v is not None:
+                attrs = f' class="point" data-area="gap-{escape(ln.key)}" data-year="{y}" data-value="{v!r}"'
+                out.append(marker(MARKERS.get(ln.key, "circle"), xs(y), ys(v), colour, 5, attrs,
+                                  f"{ln.label} {y}: {fmt(v)}"))
+        out.append("</g>")
     out.append("</svg>")
     return "\n".join(out)
 

@@ -17,7 +17,7 @@ from .catalog import Source, SourceFile
 from .cells import parse_cells
 from .headers import MeasureMatcher, SchemaDriftError, UnitMismatch, header_key, squash
 
-OBS_COLUMNS = ["area_code", "year", "measure", "value", "unit", "status", "source_id", "table_id",
+OBS_COLUMNS = ["area_code", "year", "measure", "value", "unit", "status", "symbol", "source_id", "table_id",
                "source_file", "row_nr"]
 SCHOOL_COLUMNS = ["area_code", "gemeente_code", "wijk_code"]
 REJECT_COLUMNS = ["source_id", "table_id", "source_file", "row_nr", "area", "field", "raw_value", "reason"]
@@ -80,7 +80,7 @@ def stage_source(
             f"source {source.id}: {d.area_code.iloc[0]} {d.year.iloc[0]} {d.measure.iloc[0]!r} appears more than once "
             f"(in {' and '.join(sorted(set(d.source_file)))})")
     return Staged(
-        observations=_resolve_empty(obs)[OBS_COLUMNS],
+        observations=resolve_empty(obs, source.empty_cells)[OBS_COLUMNS],
         rejected=pd.concat([p.rejected for p in parts], ignore_index=True)[REJECT_COLUMNS],
         measure_map=pd.concat([p.measure_map for p in parts], ignore_index=True),
         schools=pd.concat([p.schools for p in parts], ignore_index=True).drop_duplicates("area_code"),
@@ -105,6 +105,17 @@ def stage_intervals(source: Source, files: list[tuple[SourceFile, pd.DataFrame]]
     parts = [stage_source(replace(source, row_filter={**source.row_filter, column: code}), files, matcher, scope,
                           resolver, key_maps).observations.assign(bound=code) for code in sorted(codes)]
     return pd.concat(parts, ignore_index=True)[INTERVAL_COLUMNS] if parts else empty_intervals()
+
+
+def bound_side(code: str, title: str | None) -> str | None:
+    """'lower' or 'upper' for an interval bound, from its code (RIVM: MOG… / MBG…) or title (Ondergrens /
+    Bovengrens); None for anything else."""
+    text = f"{code} {title or ''}".lower()
+    if text.startswith("mog") or "ondergrens" in text or "lower" in text:
+        return "lower"
+    if text.startswith("mbg") or "bovengrens" in text or "upper" in text:
+        return "upper"
+    return None
 
 
 def empty_intervals() -> pd.DataFrame:
@@ -305,6 +316,7 @@ def _finish(ctx: _Context, long: pd.DataFrame, rejected: list[dict]) -> Staged:
         "value": long.value,
         "unit": long.measure.map(units),
         "status": long.status,
+        "symbol": long.symbol,
         "source_id": ctx.source.id,
         "table_id": ctx.file.table_id,
         "source_file": ctx.file.path,
@@ -315,11 +327,15 @@ def _finish(ctx: _Context, long: pd.DataFrame, rejected: list[dict]) -> Staged:
     return Staged(obs, pd.DataFrame(rejected, columns=REJECT_COLUMNS), mm.rename(columns={"field": "source_column"}))
 
 
-def _resolve_empty(obs: pd.DataFrame) -> pd.DataFrame:
-    """An empty cell is 'suppressed' when the same file publishes the measure for other areas that
-    year (CBS withheld this cell), and 'missing' when nobody has it (not (yet) published)."""
+def resolve_empty(obs: pd.DataFrame, reading: str) -> pd.DataFrame:
+    """An empty cell is 'missing' when nobody in the file has the measure that year (not (yet) published).
+    Otherwise it depends on the file's format (`empty_cells` in sources.yaml): in a StatLine export, which
+    prints `.` and `x` where a cell is withheld, an empty cell is 'not_applicable' (the CBS legend); in an
+    OData delivery every symbol arrives as null, and a null beside published cells is read as withheld
+    ('suppressed'), as CBS does for small areas."""
     published = obs.status.eq("ok").groupby([obs.source_file, obs.year, obs.measure]).transform("any")
-    status = obs.status.where(obs.status != "empty", published.map({True: "suppressed", False: "missing"}))
+    beside = "not_applicable" if reading == "not_applicable" else "suppressed"
+    status = obs.status.where(obs.status != "empty", published.map({True: beside, False: "missing"}))
     return obs.assign(status=status)
 
 

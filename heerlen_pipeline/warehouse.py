@@ -19,8 +19,11 @@ TABLE_COMMENTS = {
     "indicators": "Indicator catalogue: definition, unit, direction and source of every indicator.",
     "indicator_values": "Indicator values per area and year; programme areas under the area definition in build_info.",
     "programme_values": "Heerlen-Noord and Heerlen-Zuid values under every area definition.",
-    "gaps": "Noord vs NL and Zuid per indicator and year, oriented index (NL = 100, above 100 is worse), "
-    "closure since the baseline and the straight 2047 trajectory.",
+    "gaps": "Noord vs NL and vs Zuid per indicator and year, from unrounded values: the gaps, the oriented index "
+    "(NL = 100, above 100 is worse), and per target the closure since its baseline and the straight 2047 trajectory.",
+    "gap_verdicts": "Per normative indicator and target (nederland, zuid): the gap in the baseline and the latest year, "
+    "the change, the noise of the sources, and the verdict: closing, widening, no clear change or not yet measurable.",
+    "programmes": "The routekaart's interventions (assets/programmes.yaml) with theme, areas, start and source.",
     "estimate_intervals": "Interval bounds the source publishes next to a model estimate (RIVM Marges), per "
     "area, year and measure; the point estimate is in the indicator values.",
     "series_breaks": "Years from which an indicator's source definition changed: do not compare across them.",
@@ -38,11 +41,25 @@ _VALUE_COLUMNS = {
     "indicator_id": "Indicator code, see marts.indicators (e.g. WRK-01)",
     "area_code": "CBS code (NL00, GM0917, WK0917xx, BU0917xxxx) or programme area (HEERLEN-NOORD, HEERLEN-ZUID)",
     "year": "Reference year of the value (the KWB edition, the RIVM survey year, the school year's end)",
-    "value": "Indicator value in the indicator's unit (marts.indicators.unit); NULL unless status = 'ok'",
+    "value": "Indicator value in the indicator's unit (marts.indicators.unit), unrounded (round to "
+             "marts.indicators.decimals to show it); NULL unless status is ok or low_coverage",
     "numerator": "Numerator (ratio methods) or weighted sum behind the value, in source units",
     "denominator": "Denominator or total weight (people, households, pupils); values on a base under 100 are suppressed",
-    "coverage": "Share of the area's members (wijken or schools) whose inputs were published, 0-1",
-    "status": "ok, suppressed (withheld by the source or a base under 100) or missing (not published)",
+    "coverage": "Programme areas: share of the area's inhabitants living in wijken whose inputs were published "
+                "(share of wijken when a wijk's population is not published; share of schools for school "
+                "indicators), 0-1; CBS areas: 1 or 0",
+    "status": "ok; low_coverage (a programme-area value on coverage under 0.9: shown, not used in verdicts); "
+              "suppressed (withheld by the source: CBS '.' or 'x', DUO '<5', or a base under 100); not_applicable "
+              "(an empty cell in a StatLine export); missing (not published)",
+    "symbol": "The source's legend symbol of the input cell that has no value: '.' unknown, too unreliable or "
+              "secret; 'x' secret; '' empty (in an OData delivery every symbol arrives empty); '<5' (DUO)",
+    "value_lower": "Lower bound of the value: the source's interval (uncertainty = interval) or the value computed "
+                   "from the published cells at the low end of their rounding (rounding)",
+    "value_upper": "Upper bound of the value, as value_lower",
+    "uncertainty": "Where the bounds come from: interval (RIVM 95% interval), rounding (CBS rounding of the cells), "
+                   "exact (unrounded counts), unknown (a model estimate whose interval is not in this build)",
+    "reference_period": "The period the value describes when it is not the table's year (e.g. '1 januari 2018', "
+                        "crime of the year before); NULL: the year itself",
     "source_table": "Source table(s) behind the value, e.g. '84286NED' or '84286NED + 50090NED'",
 }
 COLUMN_COMMENTS = {
@@ -57,7 +74,8 @@ COLUMN_COMMENTS = {
                    "method": "ratio, weighted_mean, sum, school_ratio or school_sum",
                    "source": "Attribution of the source tables (name the source when re-using the data)",
                    "licence": "Licence of the source data", "youth_focus": "True for indicators about children "
-                   "and young people", "decimals": "Decimals the value is rounded to"},
+                   "and young people", "decimals": "Decimals to show the value with (values are stored unrounded)",
+                   "model_estimate": "True when the values are model estimates (RIVM small-area estimates)"},
     "indicator_values": _VALUE_COLUMNS,
     "programme_values": {**_VALUE_COLUMNS, "definition": "Heerlen-Noord definition (spoorlijn, molenberg)"},
     "gaps": {"indicator_id": _VALUE_COLUMNS["indicator_id"], "year": _VALUE_COLUMNS["year"],
@@ -65,11 +83,39 @@ COLUMN_COMMENTS = {
              "nederland": "Nederland value", "gap_noord_nl": "noord - nederland (indicator units)",
              "gap_noord_zuid": "noord - zuid", "gap_heerlen_nl": "heerlen - nederland",
              "ratio_noord_nl": "noord / nederland", "ratio_noord_zuid": "noord / zuid",
-             "index_noord_nl": "Oriented index, NL = 100; above 100 is worse for Noord",
-             "baseline_year": "First year from 2018 with a Noord-NL gap", "closure_since_baseline":
+             "index_noord_nl": "Oriented index, NL = 100: 100 * noord / nederland when lower is better, "
+                               "100 * nederland / noord when higher is better; above 100 is worse for Noord. NULL "
+                               "for context indicators",
+             "baseline_year": "Target nederland: the latest year up to 2018 with a Noord and an NL value, else the "
+                              "earliest later one", "closure_since_baseline":
              "1 - gap / baseline gap: 0 = unchanged, 1 = closed, negative = wider",
              "trajectory_target": "Gap on the straight line from the baseline gap to 0 in 2047",
-             "on_track": "Gap at or inside the 2047 trajectory (NULL without a direction or baseline)"},
+             "on_track": "Gap at or inside the 2047 trajectory; NULL on and before the baseline year and for "
+                         "context indicators",
+             "baseline_year_zuid": "Target zuid: the latest year up to 2018 with a Noord and a Zuid value, else the "
+                                   "earliest later one",
+             "closure_noord_zuid": "1 - gap_noord_zuid / its baseline gap",
+             "trajectory_target_zuid": "Noord - Zuid gap on the straight line from its baseline to 0 in 2047",
+             "on_track_zuid": "Noord - Zuid gap at or inside its 2047 trajectory (NULL on and before the baseline)"},
+    "gap_verdicts": {"indicator_id": _VALUE_COLUMNS["indicator_id"], "target": "nederland or zuid",
+                     "baseline_year": "Latest year up to 2018 in which Noord and the target both have a value, else "
+                                      "the earliest later one", "baseline_gap": "Noord - target in the baseline year",
+                     "latest_year": "Latest year after the baseline with both values",
+                     "latest_gap": "Noord - target in the latest year",
+                     "closure": "1 - latest_gap / baseline_gap", "trajectory_target": "The 2047 path's gap in the "
+                     "latest year", "on_track": "latest_gap at or inside the 2047 path",
+                     "change": "latest_gap - baseline_gap (indicator units)",
+                     "noise": "Half-width of the uncertainty of the change: rounding bounds of the four values "
+                              "added, 95% intervals added in quadrature; NULL when a bound is unknown",
+                     "verdict": "closing or widening (the change exceeds the noise, in Noord's favour or against "
+                                "it), no clear change (within the noise), not yet measurable",
+                     "noise_basis": "What the noise rests on: rounding, interval, or both; exact for unrounded counts",
+                     "reason": "Why this verdict, in words"},
+    "programmes": {"programme_id": "Code of the intervention", "theme": "Routekaart theme", "name_nl": "Name "
+                   "(Dutch)", "name_en": "Name (English)", "description": "What it is, as the source describes it",
+                   "areas": "Where or for whom", "start_year": "Year it started, when a public source gives one",
+                   "start_text": "Start as the source states it (a year, or 'uiterlijk 2022')",
+                   "marker_year": "Year the report's charts mark it at", "source": "Public source"},
     "sources": {"source_id": "Source in assets/sources.yaml", "table_id": "CBS table id, or the file's table name",
                 "year": "Edition year (where a table is one year)", "source_file": "Bundled file, or catalogue/table "
                 "when fetched live", "title": "Title", "publisher": "Publisher", "licence": "Licence",
@@ -89,12 +135,20 @@ COLUMN_COMMENTS = {
     "estimate_intervals": {"area_code": _VALUE_COLUMNS["area_code"], "year": _VALUE_COLUMNS["year"],
                            "measure": "Measure (assets/measures.csv)", "bound": "Marges code of the bound",
                            "value": "Bound value (%)", "status": "ok / suppressed / missing",
-                           "source_id": "Source", "table_id": "RIVM table", "bound_title": "Title of the bound"},
+                           "source_id": "Source", "table_id": "RIVM table", "bound_title": "Title of the bound",
+                           "side": "lower or upper"},
     "series_breaks": {"indicator_id": _VALUE_COLUMNS["indicator_id"], "year": "First year of the new definition",
                       "note": "What changed; do not compare across this year"},
     "national_rank": {"indicator_id": _VALUE_COLUMNS["indicator_id"], "year": _VALUE_COLUMNS["year"],
                       "area_code": "HEERLEN-NOORD, HEERLEN-ZUID (among wijken) or GM0917 (among gemeenten)",
                       "compared_with": "wijk or gemeente: the peer group", "value": "The area's value",
+                      "peer_group": "Who the peers are: wijken outside the focus area's gemeente, or the other "
+                                    "gemeenten",
+                      "residents_worse_share": "Share of the peers' residents (in %) living in a peer with a worse "
+                                               "value, ties half: the rank weighed by people",
+                      "peer_residents": "Residents of the peers weighed", "peers_weighed": "Peers with a "
+                      "population count to weigh with (recoded wijken have none)", "population_year": "Year(s) of the "
+                      "population counts used as weights (the value's year, or the nearest one with a count)",
                       "peers": "Peers with a value that year", "peers_worse": "Peers with a worse value (lower "
                       "when higher is better)", "peers_better": "Peers with a better value",
                       "percentile_rank": "Share of peers with a worse value, ties half, in %: 100 = best place",

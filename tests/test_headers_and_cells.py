@@ -4,6 +4,7 @@ import pytest
 from heerlen_pipeline import catalog
 from heerlen_pipeline.cells import parse_cells
 from heerlen_pipeline.headers import MeasureMatcher, UnitMismatch, header_key
+from heerlen_pipeline.staging import resolve_empty
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +57,19 @@ def test_cells_keep_suppression_and_parse_decimal_comma():
                                    "error", "ok", "suppressed"]
     assert out.value.iloc[2:8].isna().all()  # suppressed and empty never become 0
     assert "abc" in out.error.iloc[7]
+
+
+def test_the_cbs_legend_is_kept_apart():
+    # StatLine: '.' unknown, too unreliable or secret; 'x' secret; '-' nil (a real zero); empty: not applicable.
+    out = parse_cells(pd.Series([".", "x", "-", "", "12"]))
+    assert out.status.tolist() == ["suppressed", "suppressed", "ok", "empty", "ok"]
+    assert out.symbol.tolist() == [".", "x", "-", "", None]
+    assert out.value.iloc[2] == 0 and out.value.iloc[:2].isna().all()
+    # An empty cell beside published ones reads by the file's format (assets/sources.yaml `empty_cells`):
+    # not applicable in a StatLine export, withheld in an OData delivery (every symbol arrives as null there).
+    obs = pd.DataFrame({"source_file": "f", "year": 2020, "measure": "m", "status": ["ok", "empty"],
+                        "value": [1.0, None]})
+    assert resolve_empty(obs, "not_applicable").status.tolist() == ["ok", "not_applicable"]
+    assert resolve_empty(obs, "withheld").status.tolist() == ["ok", "suppressed"]
+    # ... and nobody publishing the measure that year means it is missing, whatever the format
+    assert resolve_empty(obs.assign(status="empty"), "not_applicable").status.tolist() == ["missing", "missing"]

@@ -18,8 +18,7 @@ import duckdb
 import pytest
 
 from heerlen_pipeline.cli import main
-from heerlen_pipeline.report import default_output, write_report
-from heerlen_pipeline.report_data import Assessment, assess
+from heerlen_pipeline.report import check_text, default_output, verdict_text, write_report
 from heerlen_pipeline.report_svg import nl_number
 
 AREAS = ("HEERLEN-NOORD", "HEERLEN-ZUID", "GM0917", "NL00")
@@ -127,7 +126,7 @@ def _article(root: Node, indicator_id: str) -> Node:
 
 def test_report_builds_fast_and_lands_where_asked(report, warehouse):
     result, html, _root = report
-    assert result.indicators == 31 and result.path.name == "index.html" and result.path.stat().st_size == result.bytes
+    assert result.indicators == 33 and result.path.name == "index.html" and result.path.stat().st_size == result.bytes
     assert result.seconds < 2.0
     assert html.startswith("<!DOCTYPE html>") and '<html lang="nl">' in html
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
@@ -137,8 +136,13 @@ def test_report_builds_fast_and_lands_where_asked(report, warehouse):
 
 def test_every_indicator_has_an_accessible_chart_and_tables(report, wh):
     _result, _html, root = report
-    ids = [r[0] for r in wh.execute("SELECT indicator_id FROM marts.indicators ORDER BY 1").fetchall()]
+    ids = [r[0] for r in wh.execute("SELECT indicator_id FROM marts.indicators WHERE indicator_id IN (SELECT indicator_id "
+                                    "FROM marts.indicator_values WHERE status = 'ok') ORDER BY 1").fetchall()]
     assert len(ids) == 31
+    # The two indicators only a live refresh fills (WRK-10, LEA-07) are listed once, not as empty sections.
+    live = root.find("section", id="alleen-live")
+    assert [li.attrs["data-indicator"] for li in live.iter("li")] == ["LEA-07", "WRK-10"]
+    assert root.find("article", id="WRK-10") is None and root.find("article", id="LEA-07") is None
     for iid in ids:
         article = _article(root, iid)
         charts = list(article.iter("svg", class_="chart"))
@@ -162,7 +166,7 @@ def test_table_numbers_are_the_warehouse_values_in_dutch_notation(report, wh):
     _result, _html, root = report
     # Real reference values (bundled CBS KWB): bijstand per 1,000 in Noord 2018, inhabitants of Heerlen 2019.
     assert wh.execute("SELECT value FROM marts.indicator_values WHERE indicator_id = 'WRK-01' "
-                      "AND area_code = 'HEERLEN-NOORD' AND year = 2018").fetchone()[0] == 62.0
+                      "AND area_code = 'HEERLEN-NOORD' AND year = 2018").fetchone()[0] == pytest.approx(3310 / 53385 * 1000)
     assert wh.execute("SELECT value FROM marts.indicator_values WHERE indicator_id = 'DEM-02' "
                       "AND area_code = 'GM0917' AND year = 2019").fetchone()[0] == 86832
 
@@ -175,18 +179,32 @@ def test_table_numbers_are_the_warehouse_values_in_dutch_notation(report, wh):
     assert cell("WRK-01", "HEERLEN-NOORD", 2018) == "62,0"
     assert cell("DEM-02", "GM0917", 2019) == "86.832"
     assert cell("DEM-02", "NL00", 2024) == "17.942.942"
-    rows = wh.execute("SELECT v.indicator_id, v.area_code, v.year, v.value, v.status, i.decimals "
+    rows = wh.execute("SELECT v.indicator_id, v.area_code, v.year, v.value, v.status, v.symbol, i.decimals "
                       "FROM marts.indicator_values v JOIN marts.indicators i USING (indicator_id) "
-                      "WHERE v.area_code IN ('HEERLEN-NOORD', 'HEERLEN-ZUID', 'GM0917', 'NL00')").fetchall()
+                      "WHERE v.area_code IN ('HEERLEN-NOORD', 'HEERLEN-ZUID', 'GM0917', 'NL00') AND v.status <> 'ok' "
+                      "OR v.value IS NOT NULL AND v.area_code IN ('HEERLEN-NOORD', 'HEERLEN-ZUID', 'GM0917', 'NL00')"
+                      ).fetchall()
     assert len(rows) > 400
-    for iid, area, year, value, status, decimals in rows:
-        expected = dutch(value, decimals) if status == "ok" else {"suppressed": "onderdrukt", "missing": "ontbreekt"}[status]
+    legend = {("suppressed", "."): "onbekend of geheim (.)", ("suppressed", ""): "afgeschermd",
+              ("suppressed", None): "afgeschermd", ("missing", ""): "ontbreekt", ("missing", None): "ontbreekt"}
+    for iid, area, year, value, status, symbol, decimals in rows:
+        if iid in ("WRK-10", "LEA-07"):
+            continue  # live only: no section
+        expected = dutch(value, decimals) if status == "ok" else legend[(status, symbol)]
         assert cell(iid, area, year) == expected, (iid, area, year)
-    # the small table shows the latest value per area, and the gap from marts.gaps
+    assert cell("SAF-02", "NL00", 2017) == "onbekend of geheim (.)"  # the KWB 2017 NL row prints '.'
+    # the small table shows the latest value per area; the gap table the baseline and latest gap per target
     latest = _article(root, "WRK-01").find("table", class_="latest")
     assert latest.find("td", **{"data-area": "HEERLEN-NOORD", "data-year": "2020"}).text() == "56,3"
-    gap = _article(root, "WRK-01").find("tr", **{"data-row": "gap_noord_nl"}).text()
-    assert "2019" in gap and "+32,6" in gap  # 57.6 - 25.0 in the baseline year 2019
+    nl = _article(root, "WRK-01").find("tr", **{"data-target": "nederland"})
+    # 2017: 3,520 / 53,740 - 471,190 / 17,081,507 per 1,000 = +37.9; 2019: 3,070 / 53,265 - 431,360 / 17,282,163 = +32.7
+    assert nl.find("td", **{"data-col": "baseline"}).text() == "2017: +37,9"
+    assert nl.find("td", **{"data-col": "latest"}).text() == "2019: +32,7"
+    assert nl.find("td", **{"data-col": "noise"}).text() == "±2,6 per 1.000 inwoners"
+    assert nl.attrs["data-verdict"] == "closing" and nl.find("td", **{"data-col": "verdict"}).text() == "kloof kleiner"
+    # reference periods are shown next to the values they qualify
+    periods = {td.attrs["data-year"]: td.text() for td in _article(root, "SAF-02").iter("td", class_="period")}
+    assert periods["2018"] == "2017"
 
 
 def test_a_missing_or_suppressed_value_is_a_break_in_the_line_never_zero(report, wh):
@@ -220,19 +238,28 @@ def test_a_missing_or_suppressed_value_is_a_break_in_the_line_never_zero(report,
                       "AND area_code = 'WK091723' AND year = 2020").fetchone()[0] == "suppressed"
     bars = root.find("svg", id="c-WRK-01-wijken")
     assert bars.find("g", **{"data-area": "WK091723"}) is None
-    assert "De Hei (onderdrukt)" in _article(root, "WRK-01").find("div", class_="wijken").text()
+    assert "De Hei (afgeschermd)" in _article(root, "WRK-01").find("div", class_="wijken").text()
 
 
-def test_gap_chart_draws_the_2047_path_from_the_baseline(report, wh):
+def test_gap_chart_draws_both_targets_and_their_2047_paths(report, wh):
     _result, _html, root = report
-    base = wh.execute("SELECT baseline_year, gap_noord_nl FROM marts.gaps WHERE indicator_id = 'WRK-01' "
-                      "AND year = baseline_year").fetchone()
-    assert base == (2019, 32.6)
     svg = root.find("svg", id="c-WRK-01-gap")
-    assert svg.find("path", class_="trajectory") is not None
-    assert svg.find(**{"data-year": "2019", "data-area": "gap"}).attrs["data-value"] == "32.6"
-    # counts have no gap, so no gap chart
+    for target, area, column, baseline in (("nederland", "NL00", "gap_noord_nl", 2017),
+                                           ("zuid", "HEERLEN-ZUID", "gap_noord_zuid", 2018)):
+        assert wh.execute("SELECT baseline_year FROM marts.gap_verdicts WHERE indicator_id = 'WRK-01' AND target = ?",
+                          [target]).fetchone()[0] == baseline
+        line = svg.find("g", **{"data-target": area})
+        assert line.find("path", class_="trajectory") is not None
+        gaps = dict(wh.execute(f"SELECT year, {column} FROM marts.gaps WHERE indicator_id = 'WRK-01' "
+                               f"AND {column} IS NOT NULL").fetchall())
+        points = {int(p.attrs["data-year"]): float(p.attrs["data-value"]) for p in line.iter(class_="point")}
+        assert points == gaps
+    # the routekaart's work intervention is marked on the werken charts, at the year it had started by
+    assert svg.find("g", class_="marker").attrs["data-year"] == "2022"
+    assert "Bovengrondse Vakschool (uiterlijk 2022)" in root.find("svg", id="c-WRK-01-trend").text()
+    # counts and context indicators have no gap chart
     assert root.find("svg", id="c-DEM-02-gap") is None and root.find("svg", id="c-DEM-02-trend") is not None
+    assert root.find("svg", id="c-HOU-02-gap") is None
 
 
 def test_wijken_ranked_with_noord_and_zuid_told_apart(report, wh):
@@ -252,50 +279,70 @@ def test_wijken_ranked_with_noord_and_zuid_told_apart(report, wh):
     assert table.find("td", **{"data-area": "WK091721"}).text() == "59,9"  # real RIVM estimate, Heerlerheide-Passart
 
 
-def test_headlines_per_theme_match_the_gap_mart(report, wh):
+def test_the_top_answers_the_question_with_the_marts_verdicts(report, wh):
     _result, html, root = report
-    cards = {c.attrs["data-theme"]: c for c in root.iter("section", class_="card")}
+    top = root.find("section", id="koppen")
+    counts = {(t, tg, v): n for t, tg, v, n in wh.execute("""SELECT i.theme, g.target, g.verdict, count(*)
+        FROM marts.gap_verdicts g JOIN marts.indicators i USING (indicator_id) GROUP BY ALL""").fetchall()}
+    cards = {c.attrs["data-theme"]: c for c in top.iter("section", class_="card")}
     assert set(cards) == {"leren", "werken", "gezondheid", "wonen", "veiligheid", "demografie"}
-    # closing / on track / wrong way only count a measurement after the baseline (none in the bundle yet) ...
-    later = dict(wh.execute("""SELECT i.theme, count(DISTINCT g.indicator_id) FROM marts.gaps g
-        JOIN marts.indicators i USING (indicator_id) WHERE i.direction <> 'context' AND g.year > g.baseline_year
-        AND g.gap_noord_nl IS NOT NULL GROUP BY 1""").fetchall())
-    assert later == {}
-    for c in cards.values():
-        assert c.attrs["data-closing"] == c.attrs["data-on-track"] == c.attrs["data-wrong-way"] == "0"
-    # ... and the indicators measured only in their baseline year are counted apart.
-    baseline_only = dict(wh.execute("""SELECT i.theme, count(DISTINCT g.indicator_id) FROM marts.gaps g
-        JOIN marts.indicators i USING (indicator_id) WHERE i.direction <> 'context' AND g.baseline_year IS NOT NULL
-        GROUP BY 1""").fetchall())
-    assert baseline_only == {"leren": 2, "werken": 3, "gezondheid": 6}
     for theme, card in cards.items():
-        assert int(card.attrs["data-baseline-only"]) == baseline_only.get(theme, 0)
-    assert "n.v.t." in cards["demografie"].text()  # context only: no good or bad
-    assert "Voor geen daarvan is er al een meting ná het basisjaar" in html
+        for target in ("nederland", "zuid"):
+            for verdict in ("closing", "widening", "no clear change", "not yet measurable"):
+                key = f"data-{target}-{verdict.replace(' ', '-')}"
+                if theme in ("wonen", "demografie"):  # context indicators only: no verdicts
+                    assert key not in card.attrs
+                else:
+                    assert int(card.attrs[key]) == counts.get((theme, target, verdict), 0), (theme, key)
+    # At least one closing gap on the bundled data: WRK-01 (and its working-age variant WRK-11) against NL.
+    cell = top.find("td", **{"data-theme": "werken", "data-target": "nederland", "data-verdict": "closing"})
+    assert cell.text() == "2" and counts[("werken", "nederland", "closing")] == 2
+    assert "2017 → 2019" in top.find("table", class_="headline").text()
+    assert "Cijfers tot en met 2020" in top.text() and "Cijfers tot en met 2020" in root.find("header").text()
+    # Every verdict line on the page is the mart's, in words.
+    for article in root.iter("article", class_="indicator"):
+        for p in article.iter("p", class_="verdict"):
+            if "data-target" in p.attrs:
+                v = wh.execute("SELECT verdict FROM marts.gap_verdicts WHERE indicator_id = ? AND target = ?",
+                               [article.attrs["id"], p.attrs["data-target"]]).fetchone()[0]
+                assert p.attrs["data-verdict"] == v
+    wrk = _article(root, "WRK-01").find("p", **{"data-target": "nederland"}).text()
+    assert wrk.startswith("Tegenover Nederland: kloof kleiner; de kloof ging van +37,9 per 1.000 inwoners in 2017 naar "
+                          "+32,7 per 1.000 inwoners in 2019") and "(±2,6 per 1.000 inwoners)" in wrk
+    # No raw check names on the Dutch page outside the technical detail table of the data section.
+    outside = html.split('<details><summary>Alle controles')[0]
+    for (name,) in wh.execute("SELECT DISTINCT check_name FROM marts.check_results").fetchall():
+        assert name not in outside, name
 
 
-@pytest.mark.parametrize("case", ["closing", "widening", "baseline_only", "parity", "context", "count"])
-def test_assessment_uses_the_marts_closure_and_on_track(case):
+@pytest.mark.parametrize("verdict, expected", [
+    ({"baseline_year": 2018, "baseline_gap": 10.0, "latest_year": 2020, "latest_gap": 6.0, "change": -4.0, "noise": 1.0,
+      "verdict": "closing", "on_track": True, "trajectory_target": 9.31},
+     "Tegenover Nederland: kloof kleiner; de kloof ging van +10,0 procentpunt in 2018 naar +6,0 procentpunt in 2020 "
+     "(−4,0 procentpunt), meer dan de ruis in de bronnen (±1,0 procentpunt). Op koers voor gelijkheid in 2047."),
+    ({"baseline_year": 2018, "baseline_gap": 10.0, "latest_year": 2020, "latest_gap": 12.0, "change": 2.0, "noise": 1.0,
+      "verdict": "widening", "on_track": False, "trajectory_target": 9.31},
+     "Tegenover Nederland: kloof groter; de kloof ging van +10,0 procentpunt in 2018 naar +12,0 procentpunt in 2020 "
+     "(+2,0 procentpunt), meer dan de ruis in de bronnen (±1,0 procentpunt). Niet op koers voor 2047: volgens het "
+     "rechte pad zou de kloof in 2020 hoogstens +9,3 procentpunt zijn."),
+    ({"baseline_year": 2018, "baseline_gap": 10.0, "latest_year": 2020, "latest_gap": 9.5, "change": -0.5, "noise": 1.0,
+      "verdict": "no clear change", "on_track": None, "trajectory_target": 9.31},
+     "Tegenover Nederland: geen duidelijke verandering; de kloof ging van +10,0 procentpunt in 2018 naar +9,5 "
+     "procentpunt in 2020 (−0,5 procentpunt), binnen de ruis in de bronnen (±1,0 procentpunt)."),
+    ({"baseline_year": 2019, "baseline_gap": 10.0, "latest_year": None, "latest_gap": None, "change": None, "noise": None,
+      "verdict": "not yet measurable", "on_track": None, "trajectory_target": None},
+     "Tegenover Nederland: nog niet te meten; alleen in 2019 hebben beide een cijfer (kloof +10,0 procentpunt in 2019), "
+     "een latere meting ontbreekt nog."),
+])
+def test_verdict_sentences(verdict, expected):
+    # MADE-UP verdict rows, in the shape of marts.gap_verdicts
     ind = {"indicator_id": "X", "direction": "lower_is_better", "method": "ratio", "decimals": 1, "unit": "%"}
-    base = {"year": 2019, "baseline_year": 2019, "gap_noord_nl": 10.0, "closure_since_baseline": 0.0, "on_track": True,
-            "noord": 30.0, "nederland": 20.0, "trajectory_target": 10.0}
-    later = {**base, "year": 2021, "trajectory_target": 9.29}
-    rows = {
-        "closing": [base, {**later, "gap_noord_nl": 8.0, "closure_since_baseline": 0.2, "on_track": True}],
-        "widening": [base, {**later, "gap_noord_nl": 12.0, "closure_since_baseline": -0.2, "on_track": False}],
-        "baseline_only": [base],
-        "parity": [{**base, "gap_noord_nl": -1.0}, {**later, "gap_noord_nl": -0.5, "closure_since_baseline": 0.5}],
-        "context": [base, {**later, "gap_noord_nl": 8.0, "closure_since_baseline": 0.2, "on_track": None}],
-        "count": [base],
-    }[case]
-    if case == "context":
-        ind["direction"] = "context"
-    if case == "count":
-        ind["method"] = "sum"
-    a: Assessment = assess(ind, rows, {})
-    assert (a.kind, a.on_track) == {
-        "closing": ("closing", True), "widening": ("widening", False), "baseline_only": ("baseline_only", False),
-        "parity": ("parity", True), "context": ("smaller", False), "count": ("none", False)}[case]
+    assert verdict_text(ind, verdict, "nederland") == expected
+
+
+def test_check_names_in_words():
+    assert check_text("year_over_year_jumps") == "Geen onverwacht grote sprong tussen twee jaren"
+    assert check_text("expect_column_values_to_not_be_null(area_code)") == "Kolom area_code is gevuld waar dat moet"
 
 
 def test_dutch_number_notation():
@@ -340,19 +387,17 @@ def test_estimates_are_labelled_and_the_bundle_says_it_has_no_intervals(report, 
 
 def test_estimate_intervals_are_shown_when_the_warehouse_has_them(warehouse, tmp_path):
     # MADE-UP bounds (the bundled RIVM copy has point estimates only): 59.9 -/+ 1.5 for Heerlerheide-Passart 2020,
-    # in the shape a live RIVM build publishes them.
+    # as a live RIVM build publishes a value's interval.
     copy = _modified_copy(warehouse, tmp_path, """
-        CREATE OR REPLACE TABLE marts.estimate_intervals AS SELECT * FROM (VALUES
-          ('WK091721', 2020, 'good_health_pct', 'MOG0095', 58.4, 'ok', 'rivm_health', '50150NED', 'Ondergrens 95%'),
-          ('WK091721', 2020, 'good_health_pct', 'MBG0095', 61.4, 'ok', 'rivm_health', '50150NED', 'Bovengrens 95%'))
-        t(area_code, year, measure, bound, value, status, source_id, table_id, bound_title)""")
+        UPDATE marts.indicator_values SET value_lower = 58.4, value_upper = 61.4, uncertainty = 'interval'
+        WHERE indicator_id = 'HLT-01' AND area_code = 'WK091721' AND year = 2020""")
     result = write_report(copy, tmp_path / "out.html")
     root = Dom(result.path.read_text(encoding="utf-8")).root
     article = _article(root, "HLT-01")
     assert article.find("td", **{"data-area": "WK091721"}).text() == "59,9 (58,4–61,4)"
     assert root.find("svg", id="c-HLT-01-wijken").find("path", class_="interval", **{"data-area": "WK091721"})
-    assert "het interval dat het RIVM bij de schatting publiceert" in article.text()
-    assert "Ondergrens 95%" in root.find("section", id="gegevens").text()
+    assert "het 95%-interval dat het RIVM bij de schatting publiceert" in article.text()
+    assert "95%-interval dat het RIVM publiceert" in root.find("section", id="gegevens").text()
 
 
 def test_data_section_names_sources_areas_build_and_checks(report, wh):
@@ -380,7 +425,10 @@ def test_a_failed_warn_check_is_shown_not_hidden(warehouse, tmp_path):
     failed = root.find("table", class_="failed-checks")
     assert failed is not None
     row = failed.find("tr", class_="failed").text()
-    assert "year_over_year_jumps" in row and "WARN" in row and "MADE-UP: Heerlen-Noord WRK-09 2018 jumps 60%" in row
+    assert "Geen onverwacht grote sprong tussen twee jaren" in row and "waarschuwing" in row
+    assert "thema werken" in row and "MADE-UP: Heerlen-Noord WRK-09 2018 jumps 60%" in row
+    technical = root.find("section", id="gegevens").find("details").text()
+    assert "year_over_year_jumps" in technical
     assert "1 waarschuwing (WARN) niet" in root.find("section", id="gegevens").find("p", class_="warn").text()
 
 
