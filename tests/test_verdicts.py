@@ -245,3 +245,39 @@ def test_programme_coverage_in_people_and_low_coverage():
                                           "WHERE area_code = 'HEERLEN-NOORD'").fetchall()}
     assert rows[2018] == [50.0, pytest.approx(0.2), "low_coverage"]   # 100 / 2,000 x 1,000 on 20% of the people
     assert rows[2019] == [50.0, pytest.approx(0.9), "ok"]
+
+
+def test_rivm_intervals_become_value_bounds_and_programme_bounds_are_weighted():
+    """Two MADE-UP wijken of Noord with RIVM-style estimates and 95% bounds (as a live RIVM build lands them):
+    a wijk's bounds are its interval; Noord's are the population-weighted means of the wijk bounds."""
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA staging")
+    obs = [("WK000001", 2020, "good_health_pct", 60.0, "rivm_health"), ("WK000002", 2020, "good_health_pct", 70.0, "rivm_health"),
+           ("WK000001", 2020, "inhabitants", 3000.0, "kwb"), ("WK000002", 2020, "inhabitants", 1000.0, "kwb")]
+    frame = pd.DataFrame(obs, columns=["area_code", "year", "measure", "value", "source_id"]).assign(
+        status="ok", unit="x", symbol=None, table_id="T", source_file="made-up", row_nr=0)
+    con.register("frame", frame)
+    con.execute("CREATE TABLE staging.observations AS SELECT area_code, year, measure, value, unit, status, symbol, "
+                "source_id, table_id, source_file, row_nr FROM frame")
+    con.execute("CREATE TABLE staging.intervals AS SELECT * FROM (VALUES "
+                "('WK000001', 2020, 'good_health_pct', 57.0, 'ok', 'rivm_health', 'lower'), "
+                "('WK000001', 2020, 'good_health_pct', 63.0, 'ok', 'rivm_health', 'upper'), "
+                "('WK000002', 2020, 'good_health_pct', 65.0, 'ok', 'rivm_health', 'lower'), "
+                "('WK000002', 2020, 'good_health_pct', 74.0, 'ok', 'rivm_health', 'upper')) "
+                "t(area_code, year, measure, value, status, source_id, side)")
+    con.execute("CREATE TABLE staging.areas AS SELECT * FROM (VALUES ('WK000001'), ('WK000002')) t(area_code)")
+    con.execute("CREATE TABLE staging.area_members AS SELECT 'd' AS definition, 'HEERLEN-NOORD' AS area_code, area_code "
+                "AS wijk_code FROM staging.areas")
+    ind = Indicator(id="H", theme="gezondheid", name_nl="h", name_en="h", definition="h", unit="%",
+                    direction="higher_is_better", youth_focus=False, method="weighted_mean", decimals=1,
+                    value_range=(0, 100), measure=MeasureRef("good_health_pct"), weight=(MeasureRef("inhabitants"),))
+    con.execute("CREATE SCHEMA indicators")
+    build_indicator_values(con, [ind], "indicators.t")
+    rows = {a: r for a, *r in con.execute("SELECT area_code, value, value_lower, value_upper, uncertainty "
+                                          "FROM indicators.t").fetchall()}
+    assert rows["WK000002"] == [70.0, 65.0, 74.0, "interval"]
+    # Noord: (3,000 x 60 + 1,000 x 70) / 4,000 = 62.5; bounds (3,000 x 57 + 1,000 x 65) / 4,000 = 59.0 and
+    # (3,000 x 63 + 1,000 x 74) / 4,000 = 65.75, widened by the weights' rounding: inhabitants are multiples of 5
+    # (+-2.5 each): (|60 - 62.5| x 2.5 + |70 - 62.5| x 2.5) / (4,000 - 5) = 25 / 3,995.
+    spread = (2.5 * 2.5 + 7.5 * 2.5) / 3995
+    assert rows["HEERLEN-NOORD"] == [62.5, pytest.approx(59.0 - spread), pytest.approx(65.75 + spread), "interval"]
