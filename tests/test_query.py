@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 
 import pytest
 
@@ -42,3 +43,60 @@ def test_writes_are_refused_and_nothing_changes(warehouse, capsys, sql):
     assert main(["query", "--warehouse", str(warehouse), sql]) == 2
     assert "refused" in capsys.readouterr().err
     assert warehouse.read_bytes() == before
+
+
+# ---------------------------------------------------------------- DuckDB enforces read-only, not a list
+
+@pytest.mark.parametrize("sql", [
+    "EXPLAIN ANALYZE COPY (SELECT 42 AS v) TO '{out}'",          # EXPLAIN ANALYZE runs what it explains
+    "SELECT 1; EXPLAIN ANALYZE COPY (SELECT 42 AS v) TO '{out}'",
+    "EXPLAIN (ANALYZE, FORMAT JSON) COPY (SELECT 42 AS v) TO '{out}'",
+    "EXPLAIN ANALYZE INSTALL httpfs",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SET enable_external_access = true",
+    "PRAGMA enable_external_access",
+])
+def test_statements_that_reach_outside_are_refused_before_they_run(warehouse, capsys, tmp_path, sql):
+    out = tmp_path / "x.csv"
+    assert main(["query", "--warehouse", str(warehouse), sql.format(out=out)]) == 2
+    assert "refused" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM read_csv('{url}/x.csv')",                      # the network
+    "SELECT * FROM read_csv('/etc/passwd')",                       # any file but the warehouse
+    "SELECT * FROM read_parquet('{parquet}')",
+])
+def test_duckdb_itself_refuses_files_and_the_network(warehouse, capsys, sql):
+    from .odata_mirror import Recorder
+
+    with Recorder() as server:
+        query = sql.format(url=server.url, parquet=warehouse.parent / "parquet" / "gaps.parquet")
+        assert main(["query", "--warehouse", str(warehouse), query]) == 1
+        assert server.log == []  # not a single request left the process
+    assert "disabled by configuration" in capsys.readouterr().err
+
+
+def test_a_long_query_is_stopped_at_the_timeout(warehouse, capsys, monkeypatch):
+    monkeypatch.setenv("HEERLEN_QUERY_TIMEOUT", "1")
+    started = time.monotonic()
+    assert main(["query", "--warehouse", str(warehouse),
+                 "SELECT count(*) FROM range(100000) a, range(100000) b"]) == 1   # 10^10 rows
+    assert time.monotonic() - started < 5
+    assert "ran longer than 1s and was stopped (HEERLEN_QUERY_TIMEOUT)" in capsys.readouterr().err
+
+
+def test_memory_is_capped(warehouse, capsys, monkeypatch):
+    monkeypatch.setenv("HEERLEN_QUERY_MEMORY_LIMIT", "64MB")
+    assert main(["query", "--warehouse", str(warehouse), "SELECT list(i) FROM range(50000000) t(i)"]) == 1
+    assert "Out of Memory" in capsys.readouterr().err
+
+
+def test_a_huge_result_streams_and_the_table_shows_its_first_rows(warehouse, capsys):
+    # 200 million rows: no numpy traceback, no memory blow-up; the table shows the first 1,000
+    assert main(["query", "--warehouse", str(warehouse), "SELECT * FROM range(200000000) t(n)"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0].strip() == "n" and lines[1].strip() == "0" and lines[-1].strip() == "999" and len(lines) == 1001
+    assert "the first 1000 rows are shown; use --format csv or json for all of them" in captured.err
