@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,8 +49,15 @@ def text_frame(rows: list[list[str]]) -> pd.DataFrame:
     return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=[f"c{i}" for i in range(width)])
 
 
-def decode_csv(data: bytes, delimiter: str, encodings: tuple[str, ...] = ("utf-8-sig",)) -> pd.DataFrame:
-    """CSV bytes as a text frame; DUO publishes Windows-1252, so live DUO files pass a fallback."""
+def decode_csv(data: bytes, delimiter: str, encodings: tuple[str, ...] = ("utf-8-sig",), uniform: bool = True
+               ) -> pd.DataFrame:
+    """CSV bytes as a text frame; DUO publishes Windows-1252, so live DUO files pass a fallback.
+
+    Parsed as CSV (the csv module over the whole text), so only CR and LF end a record: a U+2028 or a form feed
+    inside a cell stays in the cell, where str.splitlines would cut the record in two. Blank lines (a doubled CR)
+    carry nothing and are dropped. With `uniform` (a table with one header line) every other record must have as
+    many fields as the header, or be a footer line ("Bron: CBS"): a record cut in two, or two glued together,
+    fails the file naming the line, instead of shifting cells into the wrong columns."""
     for encoding in encodings:
         try:
             text = data.decode(encoding)
@@ -58,10 +66,34 @@ def decode_csv(data: bytes, delimiter: str, encodings: tuple[str, ...] = ("utf-8
             error = e
     else:
         raise ValueError(f"not {' or '.join(encodings)} ({error})")
-    rows = list(csv.reader(text.splitlines(), delimiter=delimiter))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[list[str]] = []
+    try:
+        for record in reader:
+            if not record:
+                continue
+            if uniform and rows and len(record) != len(rows[0]) and not is_footer(record):
+                raise ValueError(f"line {reader.line_num} has {len(record)} fields where the header has {len(rows[0])}: "
+                                 f"{_preview(record)} (a line break inside an unquoted cell, or a broken row?)")
+            rows.append(record)
+    except csv.Error as e:
+        raise ValueError(f"line {reader.line_num}: not valid CSV ({e})") from None
     if not rows:
         raise ValueError("empty file")
     return text_frame(rows)
+
+
+FOOTER = re.compile(r"^(Bron|Source)\b", re.IGNORECASE)  # StatLine exports end with "Bron: CBS" lines
+
+
+def is_footer(record: list[str]) -> bool:
+    """A footer line by its shape: one filled field, and that field names the source."""
+    filled = [c.strip() for c in record if c.strip()]
+    return len(filled) == 1 and bool(FOOTER.match(filled[0]))
+
+
+def _preview(record: list[str], n: int = 120) -> str:
+    return repr((",".join(record))[:n])
 
 
 def read_source_files(source: Source, snapshot_dir: Path) -> list[RawFile]:
@@ -72,7 +104,7 @@ def read_source_files(source: Source, snapshot_dir: Path) -> list[RawFile]:
             raise SourceFileError(f"source {source.id}: file {path} (table {f.table_id}) does not exist")
         data = path.read_bytes()
         try:
-            frame = decode_csv(data, f.delimiter)
+            frame = decode_csv(data, f.delimiter, uniform=source.reader == "wide")
         except ValueError as e:
             raise SourceFileError(f"source {source.id}: file {path}: {e}") from None
         out.append(

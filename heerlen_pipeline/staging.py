@@ -16,13 +16,13 @@ from .areas import NameResolver
 from .catalog import Source, SourceFile
 from .cells import parse_cells
 from .headers import MeasureMatcher, SchemaDriftError, UnitMismatch, header_key, squash
+from .raw import is_footer
 
 OBS_COLUMNS = ["area_code", "year", "measure", "value", "unit", "status", "symbol", "source_id", "table_id",
                "source_file", "row_nr"]
 SCHOOL_COLUMNS = ["area_code", "gemeente_code", "wijk_code"]
 REJECT_COLUMNS = ["source_id", "table_id", "source_file", "row_nr", "area", "field", "raw_value", "reason"]
 _YEAR_PERIOD = re.compile(r"^(\d{4})(JJ00)?$")
-_FOOTER = re.compile(r"^(Bron|Source)\b", re.IGNORECASE)
 
 
 class AreaNotResolved(ValueError):
@@ -185,12 +185,8 @@ def _read_wide(ctx: _Context, rows: pd.DataFrame) -> Staged:
     src = ctx.source
     rejected: list[dict] = []
 
-    # Footer lines such as "Bron: CBS" are part of the export format, not data.
-    footer = body[headers[0]].astype(str).str.strip().str.match(_FOOTER)
-    if footer.any():
-        rest = body.loc[footer, headers[1:]]
-        footer[footer] = (rest.astype(str).apply(lambda c: c.str.strip()) == "").all(axis=1)
-        body = body[~footer]
+    # Footer lines such as "Bron: CBS" are part of the export format, not data: one filled cell, in any column.
+    body = body[~_footers(body[headers])]
 
     for col, allowed in src.row_filter.items():
         real = ctx.matcher.resolve_column(headers, col) or col
@@ -279,7 +275,7 @@ def _read_statline_export(ctx: _Context, rows: pd.DataFrame) -> Staged:
         if m not in found:
             raise SchemaDriftError(f"{ctx.where()}: required measure {m!r} not found in the Onderwerp row")
     body = rows.iloc[unit_i + 1 :]
-    body = body[~body["c0"].astype(str).str.strip().str.match(_FOOTER)].copy()
+    body = body[~_footers(body)].copy()
     body["row_nr"] = body.index + 1
     names = body["c0"].astype(str).str.strip()
     codes = pd.Series([ctx.resolver.top.get(n) for n in names], index=body.index)
@@ -337,6 +333,16 @@ def resolve_empty(obs: pd.DataFrame, reading: str) -> pd.DataFrame:
     beside = "not_applicable" if reading == "not_applicable" else "suppressed"
     status = obs.status.where(obs.status != "empty", published.map({True: beside, False: "missing"}))
     return obs.assign(status=status)
+
+
+def _footers(cells: pd.DataFrame) -> pd.Series:
+    """Rows shaped like a footer line (raw.is_footer); only rows with one filled cell are looked at closely."""
+    text = cells.astype(str)
+    single = text.apply(lambda c: c.str.strip().ne("")).sum(axis=1) == 1
+    out = pd.Series(False, index=cells.index)
+    if single.any():
+        out[single] = [is_footer(r) for r in text[single].itertuples(index=False)]
+    return out
 
 
 def _reject(ctx: _Context, row_nr, area, field_name, raw, reason) -> dict:

@@ -4,9 +4,9 @@ import pytest
 from heerlen_pipeline import catalog
 from heerlen_pipeline.areas import NameResolver, areas_frame, programme_members
 from heerlen_pipeline.headers import MeasureMatcher
-from heerlen_pipeline.raw import read_source_files
+from heerlen_pipeline.raw import SourceFileError, decode_csv, is_footer, read_source_files
 from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
-from heerlen_pipeline.staging import AreaNotResolved, SchemaDriftError, stage_source
+from heerlen_pipeline.staging import AreaNotResolved, SchemaDriftError, _footers, stage_source
 
 
 def _stage(source_id, snapshot=BUNDLED_SNAPSHOT_DIR):
@@ -105,3 +105,45 @@ def test_statline_export_with_metadata_lines():
     got = {(r.area_code, r.year): r.value for r in obs.itertuples()}
     assert got == {("NL00", 2022): 800027, ("NL00", 2023): 805590, ("NL00", 2024): 805559,
                    ("GM0917", 2022): 5917, ("GM0917", 2023): 6233, ("GM0917", 2024): 6057}
+
+
+# ---------------------------------------------------------------- records are CSV records
+
+RIVM_2020 = "rivm/rivm_gezondheid_2020_18plus_nl_gm_wk_heerlenbu.csv"
+
+
+def test_a_line_separator_inside_a_cell_does_not_split_the_record(snapshot_copy):
+    # An unquoted U+2028 in the region-name cell of Heerlerheide-Passart (RIVM 2020): str.splitlines cut the row
+    # in two and six health values of that wijk became 'suppressed', moving Noord's HLT-01 from 65.8 to 65.6.
+    path = snapshot_copy / RIVM_2020
+    text = path.read_text(encoding="utf-8")
+    assert text.count(",Heerlen,Wijk,WK091721,") == 1
+    path.write_text(text.replace(",Heerlen,Wijk,WK091721,", ",Heer\u2028len,Wijk,WK091721,"), encoding="utf-8")
+    obs = _stage("rivm_health", snapshot_copy).observations
+    row = obs[(obs.area_code == "WK091721") & (obs.year == 2020)].set_index("measure")
+    assert row.loc["good_health_pct", "value"] == 59.9 and (row.status == "ok").all()  # 59.9, as RIVM publishes it
+
+
+def test_doubled_carriage_returns_are_blank_lines_not_broken_rows(snapshot_copy):
+    path = snapshot_copy / "kwb" / "heerlen_kwb_2019.csv"
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\r\n"))
+    obs = _stage("kwb", snapshot_copy).observations
+    gm = obs[(obs.area_code == "GM0917") & (obs.year == 2019) & (obs.measure == "inhabitants")]
+    assert gm.value.tolist() == [86832]  # KWB 2019, unchanged
+
+
+def test_a_record_with_the_wrong_number_of_fields_fails_naming_the_line(snapshot_copy):
+    path = snapshot_copy / "kwb" / "heerlen_kwb_2018.csv"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[5] = lines[5].replace(",", ",\n", 1)  # a line break inside an unquoted cell: the record in two
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(SourceFileError, match=r"heerlen_kwb_2018.csv: line 6 has 2 fields where the header has \d+"):
+        _stage("kwb", snapshot_copy)
+
+
+def test_footers_are_found_by_shape_in_any_column():
+    body = pd.DataFrame({"regio": ["Heerlen", ""], "code": ["GM0917", "Bron: CBS"], "n": ["1", ""]})
+    assert _footers(body).tolist() == [False, True]
+    assert not is_footer(["Bron: CBS", "12"])  # a data row that happens to start with the word is not a footer
+    frame = decode_csv(b"a;b\n1;2\n;Bron: CBS\n", ";")
+    assert frame.values.tolist() == [["a", "b"], ["1", "2"], ["", "Bron: CBS"]]
