@@ -1,10 +1,11 @@
 """HTTP for the live sources: one requests.Session with urllib3 Retry, timeouts and a size cap.
 
 urllib3 retries what fails before a response arrives (connection errors, read timeouts while waiting)
-and the retryable statuses 429/5xx, honouring Retry-After with exponential backoff and jitter. A body
-that breaks off half-way (connection reset, incomplete read) is fetched again here, because requests
-streams bodies outside urllib3's retry loop. Everything else is permanent and raises `HttpError` naming
-the URL and the status.
+and the retryable statuses 429/5xx, honouring Retry-After with exponential backoff and jitter. A Retry-After
+that is not a valid delay counts as absent, and no wait may run past the request's time budget
+(HEERLEN_HTTP_BUDGET): a server asking for longer is given up on at once. A body that breaks off half-way
+(connection reset, incomplete read) is fetched again here, because requests streams bodies outside urllib3's
+retry loop. Everything else is permanent and raises `HttpError` naming the URL, the status and the attempts made.
 
 Redirects are followed only to the host that was asked (http -> https, and its www. name, are fine): a
 redirect to any other host is refused before a request is made to it. A password in a URL's userinfo is shown as
@@ -23,6 +24,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader, MaxRetryError
 from urllib3.util import Retry
 
 from . import __version__
@@ -43,6 +45,7 @@ class HttpConfig:
     retries: int = 5
     backoff: float = 0.5  # seconds; doubles per retry, plus up to the same again as jitter
     max_bytes: int = 256 * 1024 * 1024
+    budget: float = 300.0  # seconds one request may take with its retries and their waits
 
     @classmethod
     def from_env(cls) -> HttpConfig:
@@ -53,6 +56,7 @@ class HttpConfig:
             retries=int(env.get("HEERLEN_HTTP_RETRIES", cls.retries)),
             backoff=float(env.get("HEERLEN_HTTP_BACKOFF", cls.backoff)),
             max_bytes=int(env.get("HEERLEN_HTTP_MAX_BYTES", cls.max_bytes)),
+            budget=float(env.get("HEERLEN_HTTP_BUDGET", cls.budget)),
         )
 
 
@@ -74,6 +78,8 @@ class Response:
         except json.JSONDecodeError as e:
             raise HttpError(f"GET {self.url}: malformed JSON ({e.msg} at char {e.pos} of {len(text)}): "
                             f"{_snippet(text[max(0, e.pos - 60):e.pos])}") from None
+        except RecursionError:  # a hostile body: [[[[… many thousands deep
+            raise HttpError(f"GET {self.url}: JSON nested too deeply to read ({len(text)} characters); refused") from None
         if not isinstance(doc, dict):
             raise HttpError(f"GET {self.url}: expected a JSON object, got {type(doc).__name__}")
         return doc
@@ -121,9 +127,8 @@ class HttpClient:
             resp = self._send("GET", url, params)
             with resp:
                 if resp.status_code >= 400:
-                    retried = " after retries" if resp.status_code in RETRY_STATUSES else ""
-                    raise HttpError(f"GET {redact(resp.url)}: HTTP {resp.status_code} {resp.reason}{retried}: "
-                                    f"{_snippet(resp.text)}")
+                    raise HttpError(f"GET {redact(resp.url)}: HTTP {resp.status_code} {resp.reason}"
+                                    f" ({_attempts(_tries(resp))}): {_snippet(resp.text)}")
                 try:
                     body = self._read(resp)
                 except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as e:
@@ -150,11 +155,16 @@ class HttpClient:
         """One request (urllib3 retries included), following redirects only on the host asked."""
         cfg = self.config
         for _hop in range(MAX_REDIRECTS + 1):
+            self._start_budget()
             try:
                 resp = self.session.request(method, url, params=params, timeout=(cfg.connect_timeout, cfg.read_timeout),
                                             stream=method == "GET", allow_redirects=False)
             except requests.RequestException as e:  # urllib3 has already retried these
-                raise HttpError(f"{method} {redact(url)}: {_reason(e)} (after {cfg.retries} retries)") from None
+                tries = getattr(e.args[0] if e.args else None, "attempts", None)
+                raise HttpError(f"{method} {redact(url)}: {_reason(e)}" + (f" ({_attempts(tries)})" if tries else "")
+                                ) from None
+            except BudgetExceeded as e:
+                raise HttpError(f"{method} {redact(url)}: {e}") from None
             self.requests += 1
             if not resp.is_redirect:
                 return resp
@@ -166,6 +176,12 @@ class HttpClient:
                                 "point its HEERLEN_*_URL at the new location")
             url, params = target, None
         raise HttpError(f"{method} {redact(url)}: more than {MAX_REDIRECTS} redirects")
+
+    def _start_budget(self) -> None:
+        """A fresh time budget for the next request, carried by the Retry object urllib3 uses for it."""
+        deadline = time.monotonic() + self.config.budget
+        for adapter in self.session.adapters.values():
+            adapter.max_retries = adapter.max_retries.new(deadline=deadline, budget=self.config.budget, history=())
 
     def _read(self, resp: requests.Response) -> bytes:
         declared = int(resp.headers.get("Content-Length") or 0)
@@ -182,12 +198,62 @@ class HttpClient:
         return b"".join(chunks)
 
 
+class BudgetExceeded(RuntimeError):
+    """A wait before the next retry would run past the request's time budget."""
+
+
+class BudgetRetry(Retry):
+    """urllib3's Retry with three changes. An invalid Retry-After ("soon", "-5") counts as absent, so the backoff
+    applies (urllib3 gives up at once on it). No wait may run past the request's deadline: a server asking for a
+    longer one is given up on at once, instead of holding the run. The attempts made are kept on the error it gives
+    up with, so the message can say how many there really were."""
+
+    def __init__(self, *args, deadline: float | None = None, budget: float | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.deadline, self.budget = deadline, budget
+
+    def new(self, **kw) -> BudgetRetry:
+        return super().new(**{"deadline": self.deadline, "budget": self.budget, **kw})
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        try:
+            return super().parse_retry_after(retry_after)
+        except InvalidHeader:
+            return 0.0  # falsy: sleep() falls back to the exponential backoff
+
+    def sleep(self, response=None) -> None:
+        asked = self.get_retry_after(response) if (self.respect_retry_after_header and response) else None
+        wait = asked or self.get_backoff_time()
+        if self.deadline is not None and time.monotonic() + wait > self.deadline:
+            what = f"the server asks to retry after {asked:g}s" if asked else f"the next retry would wait {wait:g}s"
+            raise BudgetExceeded(f"HTTP {response.status if response else 'error'}: {what}, past this request's budget "
+                                 f"of {self.budget:g}s (HEERLEN_HTTP_BUDGET); given up {_attempts(len(self.history))}")
+        super().sleep(response)
+
+    def increment(self, *args, **kwargs) -> BudgetRetry:
+        try:
+            return super().increment(*args, **kwargs)
+        except MaxRetryError as e:
+            e.attempts = len(self.history) + 1  # the retries made, and the first try
+            raise
+
+
+def _tries(resp: requests.Response) -> int:
+    retries = getattr(resp.raw, "retries", None)
+    return len(retries.history) + 1 if retries is not None else 1
+
+
+def _attempts(n: int) -> str:
+    return "after 1 attempt" if n == 1 else f"after {n} attempts"
+
+
 def make_session(config: HttpConfig) -> requests.Session:
-    retry = Retry(
+    retry = BudgetRetry(
         total=config.retries, connect=config.retries, read=config.retries, status=config.retries, other=0,
         status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"GET", "HEAD"}),
         backoff_factor=config.backoff, backoff_jitter=config.backoff, backoff_max=60,
-        respect_retry_after_header=True, retry_after_max=300, raise_on_status=False,
+        # Retry-After is capped by the request's budget (BudgetRetry.sleep), not silently shortened here.
+        respect_retry_after_header=True, retry_after_max=10**9, raise_on_status=False,
     )
     session = requests.Session()
     adapter = HTTPAdapter(max_retries=retry)

@@ -576,6 +576,7 @@ class Recorder(LocalServer):
                     self.wfile.write(body)
 
             do_HEAD = do_GET  # noqa: N815
+            do_POST = do_GET  # noqa: N815 - a re-posted alert would be recorded too
 
         try:
             self._serve(ThreadingHTTPServer(("127.0.0.2", 0), Handler))

@@ -23,7 +23,7 @@ from heerlen_pipeline import catalog
 from heerlen_pipeline.areas import NameResolver
 from heerlen_pipeline.duo import fetch_file, file_frame
 from heerlen_pipeline.headers import MeasureMatcher, SchemaDriftError
-from heerlen_pipeline.http_client import HttpError
+from heerlen_pipeline.http_client import HttpError, Response
 from heerlen_pipeline.landing import Landing
 from heerlen_pipeline.live import LiveSourceError, fetch_live
 from heerlen_pipeline.settings import Settings
@@ -204,7 +204,7 @@ def test_transient_faults_recover_with_the_same_rows(sources, mirror, tmp_path, 
 
 
 @pytest.mark.parametrize("fault, words", [
-    (Fault("TypedDataSet", "status", status=503, times=99), ["HTTP 503", "after retries"]),
+    (Fault("TypedDataSet", "status", status=503, times=99), ["HTTP 503", "(after 4 attempts)"]),  # 1 + 3 retries
     (Fault("DataProperties", "status", status=404), ["HTTP 404", "DataProperties"]),
     (Fault("TypedDataSet", "html"), ["HTML page", "not JSON"]),
     (Fault("TypedDataSet", "malformed"), ["malformed JSON"]),
@@ -220,6 +220,32 @@ def test_permanent_faults_fail_clearly_and_land_nothing(sources, mirror, tmp_pat
     for w in words:
         assert w in msg
     assert not list((tmp_path / "landing").rglob("manifest.json"))
+
+
+@pytest.mark.parametrize("value", ["soon", "-5"])
+def test_an_invalid_retry_after_counts_as_absent(sources, mirror, tmp_path, value):
+    # urllib3 gave up at once on a Retry-After it could not parse (and the message claimed retries)
+    mirror.faults.append(Fault("TypedDataSet", "status", status=503, retry_after=value))
+    (table,) = fetch(only(sources["kwb"], "84583NED"), mirror, tmp_path)
+    assert len(table.rows) > 1 and [r["fault"] for r in mirror.log if r["fault"]] == ["status"]
+
+
+def test_a_retry_after_past_the_request_budget_is_given_up_at_once(sources, mirror, tmp_path):
+    # A server asking to come back in 100,000 s (or at a date far off) would hold the run: refused at once.
+    mirror.faults.append(Fault("TypedDataSet", "status", status=503, retry_after="100000"))
+    started = time.perf_counter()
+    with pytest.raises(HttpError) as err:
+        fetch(only(sources["kwb"], "84583NED"), mirror, tmp_path,
+              client(mirror, dataclasses.replace(FAST, budget=5)))
+    assert time.perf_counter() - started < 3
+    assert "asks to retry after 100000s, past this request's budget of 5s (HEERLEN_HTTP_BUDGET)" in str(err.value)
+    assert "84583NED" in str(err.value) and "given up after 1 attempt" in str(err.value)
+
+
+def test_json_nested_too_deeply_is_refused_naming_the_url():
+    deep = Response("http://127.0.0.1:1/x/TypedDataSet", 200, b"[" * 200_000 + b"]" * 200_000, "now", "application/json")
+    with pytest.raises(HttpError, match=r"http://127.0.0.1:1/x/TypedDataSet: JSON nested too deeply to read"):
+        deep.json()
 
 
 def test_response_over_the_size_cap_is_refused(sources, mirror, tmp_path):

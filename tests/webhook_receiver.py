@@ -9,7 +9,9 @@ from .local_server import LocalServer
 
 
 class WebhookReceiver(LocalServer):
-    def __init__(self):
+    """`redirect_to` (a base URL): answer every POST with a 307 to the same path there instead."""
+
+    def __init__(self, redirect_to: str | None = None):
         self.received: list[dict] = []
         receiver = self
 
@@ -19,6 +21,12 @@ class WebhookReceiver(LocalServer):
 
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if redirect_to:
+                    self.send_response(307)
+                    self.send_header("Location", f"{redirect_to}{self.path}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 receiver.received.append({"content_type": self.headers.get("Content-Type"), **json.loads(body)})
                 self.send_response(200)
                 self.send_header("Content-Length", "2")
