@@ -13,10 +13,11 @@ import os
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from .http_client import USER_AGENT
+from .http_client import MAX_REDIRECTS, USER_AGENT, same_host
 
 ALERT_TIMEOUT = (5, 15)
 
@@ -84,12 +85,24 @@ class AlertSink:
         return records
 
     def _post(self, record: dict) -> str:
+        """POST one alert. A redirect is followed only on the webhook's own host (the rule of the source downloads):
+        an alert, and the token in its URL, are never re-sent to another host."""
         body = {k: v for k, v in record.items() if k != "delivered"}
-        try:
-            resp = requests.post(self.webhook_url, json=body, timeout=ALERT_TIMEOUT, headers={"User-Agent": USER_AGENT})
-        except requests.RequestException as e:  # its text holds the URL, and a webhook URL holds a token
-            return f"failed: {type(e).__name__} (webhook URL not shown: it holds a secret)"
-        return "ok" if resp.ok else f"failed: HTTP {resp.status_code}"
+        url = self.webhook_url
+        for _hop in range(MAX_REDIRECTS + 1):
+            try:
+                resp = requests.post(url, json=body, timeout=ALERT_TIMEOUT, headers={"User-Agent": USER_AGENT},
+                                     allow_redirects=False)
+            except requests.RequestException as e:  # its text holds the URL, and a webhook URL holds a token
+                return f"failed: {type(e).__name__} (webhook URL not shown: it holds a secret)"
+            if not resp.is_redirect:
+                return "ok" if resp.ok else f"failed: HTTP {resp.status_code}"
+            target = urljoin(url, resp.headers["Location"])
+            if not same_host(url, target):
+                return (f"failed: HTTP {resp.status_code} redirects to another host ({urlsplit(target).hostname}); "
+                        "not followed")
+            url = target
+        return f"failed: more than {MAX_REDIRECTS} redirects"
 
 
 def alerts_for_run(instance, run_id: str) -> list[Alert]:
@@ -111,6 +124,9 @@ def alerts_for_run(instance, run_id: str) -> list[Alert]:
         causes = []
         for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
             err = record.dagster_event.step_failure_data.error
+            if err is not None and err.cls_name == "DagsterExecutionInterruptedError":
+                causes.append(f"{record.dagster_event.step_key}: interrupted (Ctrl-C or SIGTERM); nothing was published")
+                continue
             while err is not None and err.cause is not None:
                 err = err.cause
             causes.append(f"{record.dagster_event.step_key}: {err.message.strip() if err else 'failed'}")

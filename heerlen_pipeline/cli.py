@@ -10,6 +10,14 @@ import time
 from .settings import Settings
 
 LOCKED_EXIT = 75  # EX_TEMPFAIL: another run held the lock until the timeout; nothing was changed
+INTERRUPTED_EXIT = 130  # 128 + SIGINT: the run was stopped by Ctrl-C or SIGTERM
+INTERRUPT_ERROR = "DagsterExecutionInterruptedError"  # what Dagster raises in a step on SIGINT and SIGTERM
+
+
+def interrupted(result) -> bool:
+    """Did a step of this run end because the process was told to stop?"""
+    return any(e.is_step_failure and e.step_failure_data.error is not None
+               and e.step_failure_data.error.cls_name == INTERRUPT_ERROR for e in result.all_events)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -29,12 +37,15 @@ def _run(args: argparse.Namespace) -> int:
 
 def _refresh(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
-    from .warehouse import sync_parquet
+    from .warehouse import set_aside_if_damaged, sync_parquet
 
     if sync_parquet(settings.warehouse):  # a publish killed between its two renames
         print(f"heerlen run: the Parquet export next to {settings.warehouse} was a build behind it; re-exported",
               file=sys.stderr)
-    if not args.force:
+    damaged = set_aside_if_damaged(settings.build_db)
+    if damaged:  # a damaged cache: rebuilt from the sources, whatever --force says
+        print(f"heerlen run: {damaged}", file=sys.stderr)
+    if not args.force and not damaged:
         from .versions import up_to_date
 
         try:
@@ -86,6 +97,10 @@ def _refresh(args: argparse.Namespace, settings: Settings) -> int:
                         for e in result.get_asset_materialization_events())
         state = ("the warehouse itself was published; a step after it failed" if published
                  else f"the published warehouse {settings.warehouse} was left as it was")
+        if interrupted(result):  # Ctrl-C or SIGTERM: stop, do not retry; 130 is the shell's code for SIGINT
+            print(f"heerlen run INTERRUPTED after {elapsed:.1f}s (run {result.run_id}): stopped by a signal; "
+                  f"{state}.", file=sys.stderr)
+            return INTERRUPTED_EXIT
         print(f"heerlen run FAILED after {elapsed:.1f}s (run {result.run_id}); {state}.", file=sys.stderr)
         for event in result.all_events:
             if event.is_step_failure:
@@ -119,7 +134,7 @@ def _report(args: argparse.Namespace) -> int:
 def _query(args: argparse.Namespace) -> int:
     import duckdb
 
-    from .query import QueryRefused, run_query
+    from .query import QueryFailed, QueryRefused, run_query
 
     warehouse = Settings.from_env(warehouse=args.warehouse).warehouse
     try:
@@ -127,7 +142,7 @@ def _query(args: argparse.Namespace) -> int:
     except QueryRefused as e:
         print(f"heerlen query: {e}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, duckdb.Error) as e:
+    except (FileNotFoundError, QueryFailed, duckdb.Error) as e:
         print(f"heerlen query: {e}", file=sys.stderr)
         return 1
     return 0

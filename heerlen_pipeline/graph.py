@@ -29,9 +29,6 @@ from .staging import SCHOOL_COLUMNS, bound_side, empty_intervals, stage_interval
 from .versions import build_stamp
 from .warehouse import publish, read_frame, write_frame
 
-RETRY = dg.RetryPolicy(max_retries=2, delay=1, backoff=dg.Backoff.EXPONENTIAL)
-
-
 SOURCES = catalog.load_sources()
 PARTITIONS = partitions_def(SOURCES.values())  # the KWB years; None when no source is partitioned
 
@@ -72,7 +69,9 @@ def build_source_assets(source: catalog.Source) -> list:
             description=f"{source.title} upstream: version = the CBS tables' Modified stamps when live, "
                         "the files' checksum otherwise.")
 
-    @dg.asset(key=raw_key, deps=[source_key], group_name=group, kinds={"duckdb"}, retry_policy=RETRY,
+    # No step-level RetryPolicy: the HTTP client retries what is worth retrying (429/5xx, resets, a body that breaks
+    # off), and Dagster would retry an interrupt too, so Ctrl-C or SIGTERM could not stop a run.
+    @dg.asset(key=raw_key, deps=[source_key], group_name=group, kinds={"duckdb"},
               partitions_def=years,
               description=f"{source.title} ({source.publisher}): rows exactly as received (file or OData pages)"
                           + (", one partition per year." if years else "."))

@@ -12,6 +12,7 @@ from pydantic import PrivateAttr
 
 from .runlock import RUN_LOCK, hold
 from .settings import Settings
+from .warehouse import set_aside_if_damaged
 
 LIVE_TAG = "heerlen/live"
 
@@ -43,6 +44,8 @@ class PipelineSettings(dg.ConfigurableResource):
         # One run at a time per build directory, whoever starts it (UI, schedule, sensor, `heerlen run`).
         self._lock = ExitStack()
         self._lock.enter_context(hold(self.settings.build_dir / RUN_LOCK, what="run"))
+        if message := set_aside_if_damaged(self.settings.build_db):  # under the lock: nobody else is using it
+            context.log.warning(message)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._lock is not None:
@@ -107,3 +110,4 @@ def build_resources(s: Settings) -> dict[str, dg.ConfigurableResource]:
         # bought no wall time in a bundled run (2 cores), only a second set of hash tables (~40 MB peak RSS).
         "build_db": BuildDatabase(database=str(s.build_db), connection_config={"threads": 1}),
     }
+

@@ -8,6 +8,7 @@ a function of the pipeline, wrapped here before the CLI starts; the run executes
 applies to it.
 
 points:
+  raw            the first raw/<source> step starts reading its source files
   staging        the first staging/<source> step starts turning raw rows into observations
   publish_copy   publish has written the new warehouse file aside, before anything is swapped in
   publish_swap   publish has renamed the new warehouse file into place, before the Parquet twin is re-pointed
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 
 POINTS = {
+    "raw": ("heerlen_pipeline.raw", "read_source_files"),
     "staging": ("heerlen_pipeline.staging", "stage_source"),
     "publish_copy": ("heerlen_pipeline.warehouse", "export_parquet"),
     "publish_swap": ("heerlen_pipeline.warehouse", "link_parquet"),

@@ -42,6 +42,7 @@ from heerlen_pipeline.http_client import HttpClient, HttpError, same_host
 from heerlen_pipeline.landing import Landing, UnsafePath
 from heerlen_pipeline.odata import ODataError
 from heerlen_pipeline.odata_schema import UnsafeKey
+from heerlen_pipeline.warehouse import set_aside_if_damaged
 
 from . import live_helpers
 from .live_helpers import client, fetch, only
@@ -199,6 +200,16 @@ def test_an_unreachable_webhook_does_not_write_its_url_to_the_alert_log(tmp_path
     sink = AlertSink(tmp_path / "alerts.jsonl", f"http://127.0.0.1:9/hooks/T000/{SECRET}")
     (record,) = sink.send([Alert("run-3", "run_failed", "error", "raw/kwb failed")])
     assert record["delivered"].startswith("failed: ConnectionError")
+    assert SECRET not in (tmp_path / "alerts.jsonl").read_text()
+
+
+def test_the_webhook_is_not_followed_to_another_host(tmp_path, elsewhere):
+    # A 307 re-POSTs: the alert, and the token in the URL's path, would go to whoever the webhook points at.
+    with WebhookReceiver(redirect_to=elsewhere.url) as hook:
+        sink = AlertSink(tmp_path / "alerts.jsonl", f"{hook.url}/{SECRET}")
+        (record,) = sink.send([Alert("run-4", "run_failed", "error", "raw/kwb failed")])
+    assert elsewhere.log == [] and hook.received == []
+    assert record["delivered"].startswith("failed: HTTP 307 redirects to another host") and "not followed" in record["delivered"]
     assert SECRET not in (tmp_path / "alerts.jsonl").read_text()
 
 
@@ -458,6 +469,55 @@ def test_kill_9_in_staging_and_in_publish_and_two_runs_at_once(live, assets_dir,
     assert_no_duplicate_keys(build.warehouse)
     # Killed publishes leave nothing behind once a publish has run again: the set in use and the one before.
     assert not list(build.warehouse.parent.glob(".*.tmp")) and len(list(build.warehouse.parent.glob(".parquet-*"))) == 2
+
+
+def test_ctrl_c_and_sigterm_end_the_run_at_once_and_a_damaged_build_database_is_rebuilt(live, assets_dir, tmp_path):
+    """SIGINT (a person at a terminal) in a raw step and SIGTERM (a scheduler, systemd, `timeout`) in staging: each
+    run ends within seconds with exit 130, publishes nothing and frees the run lock. Before, the raw steps'
+    RetryPolicy retried the interrupt and the run published anyway. Then the private build database is overwritten:
+    the next run moves it aside with a one-line message and rebuilds it (here from the landing), where before every
+    step waited out dagster-duckdb's ~100 s connection backoff."""
+    build = live.build.copy(tmp_path / "build")
+    env = _env(build, OFFLINE, assets_dir)
+    published = build.warehouse.read_bytes()
+    for sig, point in ((signal.SIGINT, "raw"), (signal.SIGTERM, "staging")):
+        run = _heerlen(env, "--replay", "--force", at=point, marker=tmp_path / point, background=tmp_path / point)
+        run.wait_for(tmp_path / point)
+        sent = time.monotonic()
+        os.kill(run.proc.pid, sig)
+        done = run.finish(60)
+        assert time.monotonic() - sent < 10, sig
+        assert done.returncode == 130 and "heerlen run INTERRUPTED" in done.stderr, done.stderr[-3000:]
+        assert build.warehouse.read_bytes() == published
+    alerts = [json.loads(line) for line in (build.warehouse.parent / "alerts.jsonl").read_text().splitlines()]
+    assert ["interrupted (Ctrl-C or SIGTERM); nothing was published" in a["summary"] for a in alerts] == [True, True]
+
+    db = build.root / "build" / "build.duckdb"
+    db.write_bytes(b"\x00not a database" * 4096)
+    started = time.monotonic()
+    # The lock is free again: a run that would give up after 1 s of waiting for it gets it at once.
+    again = _heerlen({**env, "HEERLEN_LOCK_TIMEOUT": "1"}, "--replay")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert time.monotonic() - started < 120
+    assert "could not be opened (IO Error" in again.stderr and "moved it aside to build.duckdb.damaged-" in again.stderr
+    assert len(list(db.parent.glob("build.duckdb.damaged-*"))) == 1
+    assert mart_hashes(build.warehouse) == live.hashes  # the same marts as before, rebuilt
+
+
+@pytest.mark.parametrize("damage", ["overwritten", "truncated", "empty"])
+def test_what_counts_as_a_damaged_build_database(tmp_path, damage):
+    db = tmp_path / "build.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE t AS SELECT range AS n FROM range(200000)")
+    assert set_aside_if_damaged(db) is None  # a good one stays
+    data = db.read_bytes()
+    db.write_bytes({"overwritten": b"garbage" * 1000, "truncated": data[: len(data) // 3], "empty": b""}[damage])
+    message = set_aside_if_damaged(db)
+    assert message and "moved it aside" in message and not db.exists()
+    assert len(list(tmp_path.glob("build.duckdb.damaged-*"))) == 1
+    with duckdb.connect(str(tmp_path / "held.duckdb")) as held:  # held by another connection: not damage
+        held.execute("SELECT 1")
+        assert set_aside_if_damaged(tmp_path / "held.duckdb") is None
 
 
 NEW_STAMP = "2026-01-01T00:00:00"  # CBS re-published: the run must download again
