@@ -34,6 +34,7 @@ class SourceFile:
     delimiter: str = ","
     area: dict[str, Any] | None = None
     required_measures: tuple[str, ...] | None = None
+    decimal: str = "."  # the file's decimal separator: a number written with the other one is rejected
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ class Fault:
     """
 
     match: str
-    kind: str  # status | truncate | html | malformed | slow | reset | loop | empty | huge | redirect | offsite_next
+    kind: str  # status | truncate | html | malformed | slow | trickle | reset | loop | empty | huge | redirect | offsite_next
     times: int = 1
     status: int = 503
     retry_after: str | None = None
@@ -93,11 +93,13 @@ def _read(path: Path) -> tuple[list[str], list[list[str]]]:
 
 
 def _number(text: str):
+    """A bundled cell as CBS OData types it: a JSON number, or null for every legend symbol (and for R's NA in one
+    bundled copy). The KWB 2019 NL row was saved with decimal commas; OData numbers have none."""
     text = text.strip()
-    if text in ("", ".", "x"):
+    if text in ("", ".", "x", "NA"):
         return None
     try:
-        value = float(text)
+        value = float(text.replace(",", ".") if text.count(",") == 1 and "." not in text else text)
     except ValueError:
         return text
     return int(value) if value.is_integer() else value
@@ -525,6 +527,18 @@ def _handler(mirror: Mirror):
             elif fault.kind == "slow":
                 time.sleep(fault.seconds)
                 self._send(200, body, "application/json")
+            elif fault.kind == "trickle":  # the whole body promised, then 100 bytes every `seconds`
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    for i in range(0, len(body), 100):
+                        self.wfile.write(body[i:i + 100])
+                        self.wfile.flush()
+                        time.sleep(fault.seconds)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up at its budget: that is the point
             elif fault.kind == "redirect":  # same path and query, on the host the fault names
                 self.send_response(fault.status if 300 <= fault.status < 400 else 302)
                 self.send_header("Location", f"{fault.location}{self.path}")

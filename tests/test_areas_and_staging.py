@@ -78,19 +78,27 @@ def test_missing_required_measure_names_source_table_year_and_measure(snapshot_c
     assert "kwb" in msg and "83765NED" in msg and "2017" in msg and "bijstand_recipients" in msg
 
 
-def test_text_in_numeric_cell_is_rejected_with_reason(snapshot_copy):
+@pytest.mark.parametrize("text, reason", [
+    ("veel", "not a number: 'veel'"),
+    ("NA", "not a number: 'NA'"),          # pandas' NA strings are no CBS marker: never quietly "missing"
+    ("NaN", "not a number: 'NaN'"),
+    ('"86762,0"', "not a number: '86762,0' (this file writes decimals with '.')"),  # a lone decimal comma
+])
+def test_text_in_numeric_cell_is_rejected_with_reason(snapshot_copy, text, reason):
     path = snapshot_copy / "kwb" / "heerlen_kwb_2018.csv"
     lines = path.read_text(encoding="utf-8").splitlines()
     cells = lines[1].split(",")
     assert cells[0] == "Heerlen" and cells[2] == "86762.0"
-    cells[2] = "veel"
+    cells[2] = text
     lines[1] = ",".join(cells)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     staged = _stage("kwb", snapshot_copy)
     rej = staged.rejected
     assert len(rej) == 1
-    assert rej.iloc[0].area == "GM0917" and rej.iloc[0].raw_value == "veel" and "not a number" in rej.iloc[0].reason
-    assert rej.iloc[0].table_id == "84286NED"
+    assert rej.iloc[0].area == "GM0917" and rej.iloc[0].reason == reason
+    assert rej.iloc[0].table_id == "84286NED" and rej.iloc[0].source_file == "kwb/heerlen_kwb_2018.csv"
+    gm = staged.observations[(staged.observations.area_code == "GM0917") & (staged.observations.measure == "inhabitants")]
+    assert 2018 not in set(gm.year)  # the rejected cell is not published as anything
 
 
 def test_rivm_national_row_is_mapped_to_nl00():

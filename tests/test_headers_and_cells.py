@@ -50,13 +50,18 @@ def test_unrelated_header_is_not_mapped(matcher):
     assert header_key("AantalInwoners_5") == header_key("Aantal inwoners")
 
 
-def test_cells_keep_suppression_and_parse_decimal_comma():
-    out = parse_cells(pd.Series(["  78.4", "33,4", ".", "<5", "-99997", "", "NA", "abc", "0", "x"]))
-    assert out.value.iloc[0] == 78.4 and out.value.iloc[1] == 33.4 and out.value.iloc[8] == 0
-    assert out.status.tolist() == ["ok", "ok", "suppressed", "suppressed", "suppressed", "empty", "empty",
-                                   "error", "ok", "suppressed"]
-    assert out.value.iloc[2:8].isna().all()  # suppressed and empty never become 0
-    assert "abc" in out.error.iloc[7]
+def test_cells_keep_suppression_and_reject_what_is_not_a_number():
+    out = parse_cells(pd.Series(["  78.4", "33,4", ".", "<5", "-99997", "", "NA", "abc", "0", "x", "NaN", "null"]))
+    assert out.value.iloc[0] == 78.4 and out.value.iloc[8] == 0
+    assert out.status.tolist() == ["ok", "error", "suppressed", "suppressed", "suppressed", "empty", "error",
+                                   "error", "ok", "suppressed", "error", "error"]
+    assert out.value.iloc[1:8].isna().all()  # suppressed, empty and rejected never become 0
+    # pandas' NA strings are no CBS marker: rejected with their reason, never quietly "missing"
+    assert out.error.tolist()[6] == "not a number: 'NA'" and "'NaN'" in out.error.iloc[10]
+    # a decimal comma in a file that writes points is rejected, and the reason says why
+    assert out.error.iloc[1] == "not a number: '33,4' (this file writes decimals with '.')"
+    comma = parse_cells(pd.Series(["33,4", "33.4", "17282163"]), ",")  # a file declared `decimal: ","`
+    assert comma.value.iloc[0] == 33.4 and comma.status.tolist() == ["ok", "error", "ok"]
 
 
 def test_the_cbs_legend_is_kept_apart():

@@ -295,6 +295,8 @@ def test_live_run_matches_the_snapshot_run(warehouse, mirror, duo, assets_dir, t
     # Live brings what the bundle lacks: police counts per Heerlen wijk are fetched, not only the gemeente.
     with duckdb.connect(str(tmp_path / "warehouse" / "heerlen.duckdb"), read_only=True) as con:
         mode = con.execute("SELECT source_mode FROM marts.build_info").fetchone()[0]
+        # OData carries typed numbers and nulls: not one cell of a live build is rejected
+        assert con.execute("SELECT count(*) FROM marts.rejected_rows").fetchone()[0] == 0
         origins = con.execute("SELECT count(*) FROM marts.sources WHERE source_file LIKE 'opendata/%'").fetchone()[0]
     assert mode == "live" and origins == 6
     # School advice (made-up fixture counts) aggregated over the schools placed in Noord's wijken.
