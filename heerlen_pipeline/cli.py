@@ -11,6 +11,7 @@ from .settings import Settings
 
 LOCKED_EXIT = 75  # EX_TEMPFAIL: another run held the lock until the timeout; nothing was changed
 INTERRUPTED_EXIT = 130  # 128 + SIGINT: the run was stopped by Ctrl-C or SIGTERM
+USAGE_EXIT = 2  # a setting is wrong: nothing was started
 INTERRUPT_ERROR = "DagsterExecutionInterruptedError"  # what Dagster raises in a step on SIGINT and SIGTERM
 
 
@@ -21,11 +22,20 @@ def interrupted(result) -> bool:
 
 
 def _run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env(warehouse=args.warehouse, area_definition=args.area_definition,
-                                 snapshot_dir=args.snapshot_dir, build_dir=args.build_dir,
-                                 live=args.live or args.replay or None, replay=args.replay or None,
-                                 scope=args.scope)
-    from .runlock import RUN_LOCK, LockTimeout, hold
+    from .runlock import RUN_LOCK, LockTimeout, hold, lock_timeout
+    from .warehouse import PublishRefused, check_target
+
+    try:  # every setting checked before any work: a typo costs a second, not a run and an alert
+        settings = Settings.from_env(warehouse=args.warehouse, area_definition=args.area_definition,
+                                     snapshot_dir=args.snapshot_dir, build_dir=args.build_dir,
+                                     live=args.live or args.replay or None, replay=args.replay or None,
+                                     scope=args.scope)
+        _check_area_definition(settings.area_definition)
+        lock_timeout()
+        check_target(settings.warehouse)  # again at the swap; here it costs nothing yet
+    except (ValueError, PublishRefused) as e:
+        print(f"heerlen run: {e}", file=sys.stderr)
+        return USAGE_EXIT
 
     try:  # one run at a time per build directory; a second one waits (HEERLEN_LOCK_TIMEOUT)
         with hold(settings.build_dir / RUN_LOCK):
@@ -33,6 +43,15 @@ def _run(args: argparse.Namespace) -> int:
     except LockTimeout as e:
         print(f"heerlen run: {e}", file=sys.stderr)
         return LOCKED_EXIT
+
+
+def _check_area_definition(name: str) -> None:
+    from . import catalog
+
+    known = sorted(catalog.load_area_spec()["definitions"])
+    if name not in known:
+        raise ValueError(f"unknown area definition {name!r} (--area-definition or HEERLEN_AREA_DEFINITION); "
+                         f"choose one of {', '.join(known)}")
 
 
 def _refresh(args: argparse.Namespace, settings: Settings) -> int:
@@ -89,7 +108,8 @@ def _refresh(args: argparse.Namespace, settings: Settings) -> int:
     sink = AlertSink.from_env(settings.warehouse)
     sent = sink.send(alerts_for_run(instance, result.run_id))
     if sent:
-        print(f"{len(sent)} alert(s) logged to {sink.log_path}"
+        unlogged = sorted({r["logged"] for r in sent if r["logged"] is not True})
+        print(f"{len(sent)} alert(s) " + (f"NOT logged ({'; '.join(unlogged)})" if unlogged else f"logged to {sink.log_path}")
               + (f" and posted to the webhook ({', '.join(sorted({r['delivered'] for r in sent}))})"
                  if sink.webhook_url else ""), file=sys.stderr)
     if not result.success:

@@ -25,7 +25,15 @@ from .ranks import NATIONAL_RANK_SQL
 from .raw import files_version, raw_table_name, read_source_files
 from .report import report_asset
 from .resources import PipelineSettings
-from .staging import SCHOOL_COLUMNS, bound_side, empty_intervals, stage_intervals, stage_source
+from .staging import (
+    INTERVAL_TYPES,
+    REJECT_TYPES,
+    SCHOOL_COLUMNS,
+    bound_side,
+    empty_intervals,
+    stage_intervals,
+    stage_source,
+)
 from .versions import build_stamp
 from .warehouse import publish, read_frame, write_frame
 
@@ -365,6 +373,11 @@ def marts_national_rank(build_db: DuckDBResource):
     return dg.MaterializeResult(metadata={"dagster/row_count": len(df), "preview": _preview(df, 20)})
 
 
+def _typed(types: dict[str, str]) -> str:
+    """Every column with its declared type, so a table that is empty in this build is typed all the same."""
+    return ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in types.items())
+
+
 def _code_version() -> str:
     try:
         sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
@@ -389,11 +402,11 @@ def publish_warehouse(context: dg.AssetExecutionContext, settings: PipelineSetti
             con.execute("UPDATE marts.sources SET title = ?, publisher = ?, licence = ?, attribution = ? WHERE source_id = ?",
                         [src.title, src.publisher, src.licence, src.attribution, sid])
         rejected = " UNION ALL ".join(f"SELECT * FROM staging.rejected__{sid}" for sid in SOURCES)
-        con.execute(f"CREATE OR REPLACE TABLE marts.rejected_rows AS SELECT * FROM ({rejected}) "
+        con.execute(f"CREATE OR REPLACE TABLE marts.rejected_rows AS SELECT {_typed(REJECT_TYPES)} FROM ({rejected}) "
                     "WHERE source_id IS NOT NULL")
         intervals = " UNION ALL ".join(f"SELECT * FROM staging.intervals__{sid}" for sid in SOURCES)
-        con.execute(f"CREATE OR REPLACE TABLE marts.estimate_intervals AS SELECT * FROM ({intervals}) "
-                    "ORDER BY measure, area_code, year, bound")
+        con.execute(f"CREATE OR REPLACE TABLE marts.estimate_intervals AS SELECT {_typed(INTERVAL_TYPES)} "
+                    f"FROM ({intervals}) ORDER BY measure, area_code, year, bound")
         con.execute("CREATE OR REPLACE TABLE marts.check_results AS SELECT * FROM audit.check_results "
                     "WHERE run_id = ? ORDER BY asset, check_name", [context.run_id])
         parts = con.execute("SELECT source_id, part, version FROM raw.source_versions").fetchall()

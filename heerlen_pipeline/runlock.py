@@ -29,7 +29,15 @@ class LockTimeout(RuntimeError):
 
 
 def lock_timeout() -> float:
-    return float(os.environ.get("HEERLEN_LOCK_TIMEOUT") or DEFAULT_TIMEOUT)
+    """HEERLEN_LOCK_TIMEOUT in seconds; anything but a finite number from 0 up is refused (nan waited forever)."""
+    raw = os.environ.get("HEERLEN_LOCK_TIMEOUT") or str(DEFAULT_TIMEOUT)
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 <= seconds < float("inf"):
+        raise ValueError(f"HEERLEN_LOCK_TIMEOUT must be a number of seconds from 0 up, not {raw!r}")
+    return seconds
 
 
 @contextmanager

@@ -22,6 +22,8 @@ OBS_COLUMNS = ["area_code", "year", "measure", "value", "unit", "status", "symbo
                "source_file", "row_nr"]
 SCHOOL_COLUMNS = ["area_code", "gemeente_code", "wijk_code"]
 REJECT_COLUMNS = ["source_id", "table_id", "source_file", "row_nr", "area", "field", "raw_value", "reason"]
+# The published types of the rejected rows and interval bounds: an empty frame would otherwise give NULL-typed columns.
+REJECT_TYPES = {**dict.fromkeys(REJECT_COLUMNS, "VARCHAR"), "row_nr": "INTEGER"}
 _YEAR_PERIOD = re.compile(r"^(\d{4})(JJ00)?$")
 
 
@@ -89,6 +91,8 @@ def stage_source(
 
 
 INTERVAL_COLUMNS = ["area_code", "year", "measure", "bound", "value", "status", "source_id", "table_id"]
+INTERVAL_TYPES = {**dict.fromkeys(INTERVAL_COLUMNS, "VARCHAR"), "year": "INTEGER", "value": "DOUBLE",
+                  "bound_title": "VARCHAR", "side": "VARCHAR"}
 
 
 def stage_intervals(source: Source, files: list[tuple[SourceFile, pd.DataFrame]], column: str, matcher: MeasureMatcher,
@@ -291,7 +295,7 @@ def _read_statline_export(ctx: _Context, rows: pd.DataFrame) -> Staged:
 
 
 def _finish(ctx: _Context, long: pd.DataFrame, rejected: list[dict]) -> Staged:
-    parsed = parse_cells(long["raw"])
+    parsed = parse_cells(long["raw"], ctx.file.decimal)
     long = pd.concat([long.reset_index(drop=True), parsed.reset_index(drop=True)], axis=1)
     bad = long[long.status == "error"]
     rejected += [_reject(ctx, r.row_nr, r.area_code, r.field, r.raw, r.error) for r in bad.itertuples()]

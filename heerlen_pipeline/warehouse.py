@@ -161,8 +161,10 @@ COLUMN_COMMENTS = {
 }
 
 
-def _comment(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def sql_literal(text: object) -> str:
+    """A SQL string literal of any text (a comment, a path with an apostrophe in it): the one way text goes into SQL
+    here, since ATTACH, COPY and read_parquet take no parameters."""
+    return "'" + str(text).replace("'", "''") + "'"
 
 
 def set_aside_if_damaged(path: Path) -> str | None:
@@ -206,6 +208,34 @@ def write_frame(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) ->
         con.unregister("_frame")
 
 
+class PublishRefused(RuntimeError):
+    """The file at the warehouse path may not be replaced: it is not a warehouse, or someone writes to it."""
+
+
+def check_target(target: Path) -> None:
+    """Refuse to swap a new warehouse over a file that is not one (another DuckDB database, any other file), and
+    over one another process holds open read-write: its WAL would no longer match the file swapped in, and every
+    later query of that connection would fail. Read-only readers are no obstacle."""
+    if not target.exists():
+        return
+    if not target.is_file():
+        raise PublishRefused(f"the warehouse path {target} exists but is not a file; refusing to replace it")
+    try:
+        with duckdb.connect(str(target), read_only=True) as con:
+            foreign = con.execute("SELECT DISTINCT schema_name FROM duckdb_tables() WHERE schema_name <> ?",
+                                  [PUBLISHED_SCHEMA]).fetchall()
+    except duckdb.Error as e:
+        reason = str(e).splitlines()[0]
+        if "lock" in reason.lower():
+            raise PublishRefused(f"another process has the warehouse {target} open read-write ({reason}); close it "
+                                 "and run again. Analysts open it read-only (see the README)") from None
+        raise PublishRefused(f"the file at the warehouse path {target} is not a DuckDB warehouse ({reason}); refusing "
+                             "to replace it: move it away or choose another --warehouse") from None
+    if foreign:
+        raise PublishRefused(f"{target} is a DuckDB database with other schemas than {PUBLISHED_SCHEMA} "
+                             f"({', '.join(r[0] for r in foreign)}): not a heerlen warehouse; refusing to replace it")
+
+
 def publish(con: duckdb.DuckDBPyConnection, target: Path) -> dict[str, int]:
     """Copy the marts schema of the build DB into a new file and swap it in with one rename.
 
@@ -221,6 +251,7 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> dict[str, int]:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with hold(_lock_path(target), "publish of this warehouse"):
+        check_target(target)
         remove_leftovers(target)
         tables = [r[0] for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? "
@@ -250,16 +281,16 @@ def _lock_path(target: Path) -> Path:
 
 def _write_copy(con: duckdb.DuckDBPyConnection, tables: list[str], tmp: Path) -> dict[str, int]:
     counts = {}
-    con.execute(f"ATTACH '{tmp}' AS pub (STORAGE_VERSION '{STORAGE_VERSION}')")
+    con.execute(f"ATTACH {sql_literal(tmp)} AS pub (STORAGE_VERSION {sql_literal(STORAGE_VERSION)})")
     try:
         con.execute(f"CREATE SCHEMA pub.{PUBLISHED_SCHEMA}")
         for t in tables:
             con.execute(f"CREATE TABLE pub.{PUBLISHED_SCHEMA}.{t} AS SELECT * FROM {PUBLISHED_SCHEMA}.{t}")
             counts[t] = con.execute(f"SELECT count(*) FROM pub.{PUBLISHED_SCHEMA}.{t}").fetchall()[0][0]
             if t in TABLE_COMMENTS:
-                con.execute(f"COMMENT ON TABLE pub.{PUBLISHED_SCHEMA}.{t} IS {_comment(TABLE_COMMENTS[t])}")
+                con.execute(f"COMMENT ON TABLE pub.{PUBLISHED_SCHEMA}.{t} IS {sql_literal(TABLE_COMMENTS[t])}")
             for column, text in COLUMN_COMMENTS.get(t, {}).items():
-                con.execute(f"COMMENT ON COLUMN pub.{PUBLISHED_SCHEMA}.{t}.{column} IS {_comment(text)}")
+                con.execute(f"COMMENT ON COLUMN pub.{PUBLISHED_SCHEMA}.{t}.{column} IS {sql_literal(text)}")
     finally:
         con.execute("DETACH pub")
     return counts
@@ -270,7 +301,8 @@ def export_parquet(con: duckdb.DuckDBPyConnection, tables: list[str], directory:
     Excel). `directory` is new and private until link_parquet points `parquet/` at it."""
     directory.mkdir(parents=True)
     for t in tables:
-        con.execute(f"COPY {PUBLISHED_SCHEMA}.{t} TO '{directory / f'{t}.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
+        con.execute(f"COPY {PUBLISHED_SCHEMA}.{t} TO {sql_literal(directory / f'{t}.parquet')} "
+                    "(FORMAT parquet, COMPRESSION zstd)")
 
 
 def link_parquet(directory: Path, link: Path) -> None:
@@ -327,7 +359,8 @@ def sync_parquet(target: Path) -> bool:
                     "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? ORDER BY table_name",
                     [PUBLISHED_SCHEMA]).fetchall()]
                 try:
-                    twin = con.execute(f"SELECT run_id FROM read_parquet('{link / 'build_info.parquet'}')").fetchone()
+                    twin = con.execute(f"SELECT run_id FROM read_parquet({sql_literal(link / 'build_info.parquet')})"
+                                       ).fetchone()
                 except duckdb.Error:
                     twin = None
                 if twin == run_id:

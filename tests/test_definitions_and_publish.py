@@ -1,7 +1,9 @@
 import hashlib
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -9,9 +11,10 @@ import duckdb
 import pandas as pd
 import pytest
 
+from heerlen_pipeline.cli import main
 from heerlen_pipeline.definitions import defs
 from heerlen_pipeline.settings import Settings
-from heerlen_pipeline.warehouse import publish, write_frame
+from heerlen_pipeline.warehouse import PublishRefused, check_target, publish, sql_literal, sync_parquet, write_frame
 
 from .conftest import run_pipeline
 
@@ -98,3 +101,72 @@ def test_directories_follow_a_warehouse_given_on_the_command_line(tmp_path, monk
         monkeypatch.delenv(var, raising=False)
     s = Settings.from_env(warehouse=tmp_path / "other" / "w.duckdb")
     assert (s.build_dir, s.landing_dir) == (tmp_path / "other" / ".build", tmp_path / "other" / "landing")
+
+
+@pytest.mark.parametrize("args, env, words", [
+    (["--area-definition", "molenburg"], {}, ["unknown area definition 'molenburg'", "molenberg, spoorlijn"]),
+    ([], {"HEERLEN_LOCK_TIMEOUT": "nan"}, ["HEERLEN_LOCK_TIMEOUT must be a number of seconds", "'nan'"]),
+    ([], {"HEERLEN_LOCK_TIMEOUT": "abc"}, ["HEERLEN_LOCK_TIMEOUT must be a number of seconds", "'abc'"]),
+    ([], {"HEERLEN_SCOPE": "world"}, ["scope must be one of heerlen, national", "'world'"]),
+])
+def test_a_wrong_setting_fails_before_any_work_and_without_an_alert(tmp_path, monkeypatch, capsys, args, env, words):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    started = time.monotonic()
+    assert main(["run", "--warehouse", str(tmp_path / "w.duckdb"), *args]) == 2
+    assert time.monotonic() - started < 5
+    err = capsys.readouterr().err
+    assert all(w in err for w in words) and "Traceback" not in err
+    assert not list(tmp_path.iterdir())  # no build directory, no alert log: nothing was started
+
+
+def test_the_warehouse_path_must_hold_a_warehouse(tmp_path, capsys):
+    document = tmp_path / "notes.duckdb"
+    document.write_text("my notes", encoding="utf-8")
+    assert main(["run", "--warehouse", str(document)]) == 2
+    assert "is not a DuckDB warehouse" in capsys.readouterr().err and document.read_text() == "my notes"
+    other = tmp_path / "other.duckdb"
+    with duckdb.connect(str(other)) as con:
+        con.execute("CREATE TABLE budget AS SELECT 1 AS euro")
+    with pytest.raises(PublishRefused, match="other schemas than marts"):
+        check_target(other)
+
+
+def test_publish_refuses_while_a_client_holds_the_warehouse_read_write(tmp_path):
+    target = tmp_path / "w.duckdb"
+    build = duckdb.connect(str(tmp_path / "build.duckdb"))
+    write_frame(build, "marts.t", pd.DataFrame({"x": [1]}))
+    publish(build, target)
+    # An analyst opens it read-write (DuckDB's default) in another process and keeps it open.
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, duckdb; con = duckdb.connect(sys.argv[1]); "
+                               "print('open', flush=True); sys.stdin.read()", str(target)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        before = target.read_bytes()
+        with pytest.raises(PublishRefused, match="open read-write"):
+            publish(build, target)
+        assert target.read_bytes() == before
+    finally:
+        holder.communicate("", timeout=30)
+    publish(build, target)  # closed again: the swap goes ahead
+
+
+def test_paths_with_an_apostrophe_are_quoted_everywhere(tmp_path):
+    target = tmp_path / "it's mine" / "w.duckdb"
+    build = duckdb.connect(str(tmp_path / "build.duckdb"))
+    columns = ["code_version", "source_versions", "config_fingerprint", "area_definition", "source_mode", "scope",
+               "built_at", "attribution"]  # the described columns of build_info (publish comments each)
+    write_frame(build, "marts.build_info", pd.DataFrame({"run_id": ["r1"], **{c: ["x"] for c in columns}}))
+    publish(build, target)
+    assert duckdb.execute(f"SELECT run_id FROM read_parquet({sql_literal(target.parent / 'parquet' / 'build_info.parquet')})"
+                          ).fetchall() == [("r1",)]
+    assert sync_parquet(target) is False  # reads the twin back through the same quoting
+
+
+def test_env_example_values_carry_no_inline_comment():
+    # `# VAR=value   (a note)` uncommented would make the note part of the value (DAGSTER_HOME broke Dagster).
+    for line in (ROOT / ".env.example").read_text(encoding="utf-8").splitlines():
+        if re.match(r"^#? ?[A-Z][A-Z0-9_]*=", line):
+            value = line.split("=", 1)[1]
+            assert value == value.strip() and " " not in value and "#" not in value, line
