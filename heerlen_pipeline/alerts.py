@@ -19,7 +19,7 @@ import requests
 
 from .http_client import MAX_REDIRECTS, USER_AGENT, same_host
 
-ALERT_TIMEOUT = (5, 15)
+ALERT_TIMEOUT = (3, 7)  # connect, read: one delivery waits at most about 10 s
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,12 @@ class Alert:
 
 
 class AlertSink:
-    def __init__(self, log_path: Path, webhook_url: str | None = None, webserver_url: str | None = None):
+    def __init__(self, log_path: Path, webhook_url: str | None = None, webserver_url: str | None = None,
+                 timeout: tuple[float, float] = ALERT_TIMEOUT):
         self.log_path = log_path
         self.webhook_url = webhook_url
         self.webserver_url = webserver_url
+        self.timeout = timeout
 
     @classmethod
     def from_env(cls, warehouse: Path) -> AlertSink:
@@ -58,10 +60,12 @@ class AlertSink:
                    env.get("HEERLEN_ALERT_WEBHOOK_URL") or None, env.get("DAGSTER_WEBSERVER_URL") or None)
 
     def sent_keys(self) -> set[str]:
-        if not self.log_path.is_file():
+        try:
+            text = self.log_path.read_text(encoding="utf-8") if self.log_path.is_file() else ""
+        except OSError:  # unreadable: alert rather than stay silent (at worst an alert goes out twice)
             return set()
         keys = set()
-        for line in self.log_path.read_text(encoding="utf-8").splitlines():
+        for line in text.splitlines():
             try:
                 keys.add(json.loads(line)["key"])
             except (ValueError, KeyError):
@@ -69,18 +73,29 @@ class AlertSink:
         return keys
 
     def send(self, alerts: list[Alert]) -> list[dict]:
-        """Log and post every alert not sent before; returns the records written."""
+        """Log and post every alert not sent before; returns the records. An alert log that cannot be written
+        does not stop the others (or the run): the record says so in `logged`, and the webhook still gets it."""
         seen = self.sent_keys()
-        records = []
+        records, silent = [], False
         for alert in alerts:
             if alert.key in seen:
                 continue
             seen.add(alert.key)
             record = {**alert.payload(self.webserver_url), "alerted_at": datetime.now(UTC).isoformat()}
-            record["delivered"] = self._post(record) if self.webhook_url else "no webhook configured"
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.log_path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            if not self.webhook_url:
+                record["delivered"] = "no webhook configured"
+            elif silent:  # a webhook that did not answer holds no run for a second, third … alert
+                record["delivered"] = "not posted: the webhook did not answer an earlier alert in time"
+            else:
+                record["delivered"] = self._post(record)
+                silent = "Timeout" in record["delivered"]  # ReadTimeout, ConnectTimeout
+            try:
+                self.log_path.parent.mkdir(parents=True, exist_ok=True)
+                with open(self.log_path, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+                record["logged"] = True
+            except OSError as e:
+                record["logged"] = f"not written to {self.log_path}: {e.strerror or type(e).__name__}"
             records.append(record)
         return records
 
@@ -91,16 +106,18 @@ class AlertSink:
         url = self.webhook_url
         for _hop in range(MAX_REDIRECTS + 1):
             try:
-                resp = requests.post(url, json=body, timeout=ALERT_TIMEOUT, headers={"User-Agent": USER_AGENT},
-                                     allow_redirects=False)
+                # stream=True: the answer's status is all we need; a body trickling in is never waited for
+                with requests.post(url, json=body, timeout=self.timeout, headers={"User-Agent": USER_AGENT},
+                                   allow_redirects=False, stream=True) as resp:
+                    status, ok, redirect, location = (resp.status_code, resp.ok, resp.is_redirect,
+                                                      resp.headers.get("Location", ""))
             except requests.RequestException as e:  # its text holds the URL, and a webhook URL holds a token
                 return f"failed: {type(e).__name__} (webhook URL not shown: it holds a secret)"
-            if not resp.is_redirect:
-                return "ok" if resp.ok else f"failed: HTTP {resp.status_code}"
-            target = urljoin(url, resp.headers["Location"])
+            if not redirect:
+                return "ok" if ok else f"failed: HTTP {status}"
+            target = urljoin(url, location)
             if not same_host(url, target):
-                return (f"failed: HTTP {resp.status_code} redirects to another host ({urlsplit(target).hostname}); "
-                        "not followed")
+                return f"failed: HTTP {status} redirects to another host ({urlsplit(target).hostname}); not followed"
             url = target
         return f"failed: more than {MAX_REDIRECTS} redirects"
 

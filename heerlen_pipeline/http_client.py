@@ -32,6 +32,7 @@ from . import __version__
 USER_AGENT = f"heerlen-pipeline/{__version__} (+https://github.com/heerlen-pipeline; open-data refresh)"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_REDIRECTS = 5
+READ_CHUNK = 1024  # a body is read in chunks this small, so a slow one is caught soon after its budget runs out
 
 
 class HttpError(RuntimeError):
@@ -178,10 +179,11 @@ class HttpClient:
         raise HttpError(f"{method} {redact(url)}: more than {MAX_REDIRECTS} redirects")
 
     def _start_budget(self) -> None:
-        """A fresh time budget for the next request, carried by the Retry object urllib3 uses for it."""
-        deadline = time.monotonic() + self.config.budget
+        """A fresh time budget for the next request, carried by the Retry object urllib3 uses for it (and checked
+        while the body is read: a read timeout is per read, so a body trickling in would never time out)."""
+        self._deadline = time.monotonic() + self.config.budget
         for adapter in self.session.adapters.values():
-            adapter.max_retries = adapter.max_retries.new(deadline=deadline, budget=self.config.budget, history=())
+            adapter.max_retries = adapter.max_retries.new(deadline=self._deadline, budget=self.config.budget, history=())
 
     def _read(self, resp: requests.Response) -> bytes:
         declared = int(resp.headers.get("Content-Length") or 0)
@@ -189,7 +191,10 @@ class HttpClient:
             raise HttpError(f"GET {redact(resp.url)}: response of {declared} bytes exceeds the cap of "
                             f"{self.config.max_bytes} (HEERLEN_HTTP_MAX_BYTES)")
         chunks, size = [], 0
-        for chunk in resp.iter_content(chunk_size=1 << 16):
+        for chunk in resp.iter_content(chunk_size=READ_CHUNK):
+            if time.monotonic() > self._deadline:
+                raise HttpError(f"GET {redact(resp.url)}: the body took longer than this request's budget of "
+                                f"{self.config.budget:g}s (HEERLEN_HTTP_BUDGET) after {size} bytes; refused")
             size += len(chunk)
             if size > self.config.max_bytes:
                 raise HttpError(f"GET {redact(resp.url)}: response exceeds the cap of {self.config.max_bytes} bytes "

@@ -213,6 +213,36 @@ def test_the_webhook_is_not_followed_to_another_host(tmp_path, elsewhere):
     assert SECRET not in (tmp_path / "alerts.jsonl").read_text()
 
 
+def test_a_webhook_that_never_answers_holds_no_run(tmp_path):
+    # It takes the alert and says nothing: one delivery waits its read timeout, the next ones are not tried.
+    alerts = [Alert(f"run-6-{i}", "run_failed", "error", "raw/kwb failed") for i in range(3)]
+    with WebhookReceiver(hang=30) as hook:
+        started = time.monotonic()
+        records = AlertSink(tmp_path / "alerts.jsonl", hook.url, timeout=(1, 1)).send(alerts)
+    assert time.monotonic() - started < 3
+    assert records[0]["delivered"].startswith("failed: ReadTimeout")
+    assert [r["delivered"] for r in records[1:]] == ["not posted: the webhook did not answer an earlier alert in time"] * 2
+    assert len((tmp_path / "alerts.jsonl").read_text().splitlines()) == 3  # all of them logged
+
+
+def test_an_alert_log_that_cannot_be_written_does_not_stop_the_alerts(tmp_path):
+    log = tmp_path / "alerts.jsonl"
+    log.mkdir()  # a directory where the log should be: every write fails
+    with WebhookReceiver() as hook:
+        (record,) = AlertSink(log, hook.url).send([Alert("run-7", "run_failed", "error", "raw/kwb failed")])
+    assert record["delivered"] == "ok" and [a["run_id"] for a in hook.received] == ["run-7"]
+    assert record["logged"].startswith(f"not written to {log}")
+
+
+def test_a_body_that_trickles_in_is_cut_off_at_the_request_budget(sources, mirror, tmp_path):
+    # 100 bytes every 0.1 s: each read arrives well within the 1 s read timeout, so only a budget stops it
+    mirror.faults.append(Fault("TypedDataSet", "trickle", seconds=0.1))
+    started = time.monotonic()
+    with pytest.raises(HttpError, match=r"the body took longer than this request's budget of 2s"):
+        _fetch(only(sources["kwb"], "84583NED"), mirror, tmp_path, client(mirror, dataclasses.replace(FAST, budget=2)))
+    assert time.monotonic() - started < 5 and not _landed(tmp_path)
+
+
 # ---------------------------------------------------------------- the real process
 
 # Columns that legitimately differ between two builds of the same inputs: when it ran and which run it was
@@ -480,6 +510,8 @@ def test_ctrl_c_and_sigterm_end_the_run_at_once_and_a_damaged_build_database_is_
     build = live.build.copy(tmp_path / "build")
     env = _env(build, OFFLINE, assets_dir)
     published = build.warehouse.read_bytes()
+    log = build.warehouse.parent / "alerts.jsonl"
+    logged_before = len(log.read_text().splitlines()) if log.exists() else 0
     for sig, point in ((signal.SIGINT, "raw"), (signal.SIGTERM, "staging")):
         run = _heerlen(env, "--replay", "--force", at=point, marker=tmp_path / point, background=tmp_path / point)
         run.wait_for(tmp_path / point)
@@ -489,7 +521,7 @@ def test_ctrl_c_and_sigterm_end_the_run_at_once_and_a_damaged_build_database_is_
         assert time.monotonic() - sent < 10, sig
         assert done.returncode == 130 and "heerlen run INTERRUPTED" in done.stderr, done.stderr[-3000:]
         assert build.warehouse.read_bytes() == published
-    alerts = [json.loads(line) for line in (build.warehouse.parent / "alerts.jsonl").read_text().splitlines()]
+    alerts = [json.loads(line) for line in log.read_text().splitlines()[logged_before:]]
     assert ["interrupted (Ctrl-C or SIGTERM); nothing was published" in a["summary"] for a in alerts] == [True, True]
 
     db = build.root / "build" / "build.duckdb"

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .local_server import LocalServer
 
 
 class WebhookReceiver(LocalServer):
-    """`redirect_to` (a base URL): answer every POST with a 307 to the same path there instead."""
+    """`redirect_to` (a base URL): answer every POST with a 307 to the same path there instead. `hang` (seconds):
+    take the alert, then say nothing for that long (a webhook that accepts and never answers)."""
 
-    def __init__(self, redirect_to: str | None = None):
+    def __init__(self, redirect_to: str | None = None, hang: float = 0):
         self.received: list[dict] = []
         receiver = self
 
@@ -21,6 +23,9 @@ class WebhookReceiver(LocalServer):
 
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if hang:
+                    time.sleep(hang)
+                    return
                 if redirect_to:
                     self.send_response(307)
                     self.send_header("Location", f"{redirect_to}{self.path}")
