@@ -8,7 +8,6 @@ DUO registers, so national totals stay complete.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 
 import pandas as pd
@@ -58,7 +57,7 @@ def _landing_key(name: str) -> tuple[str, str]:
 
 def file_frame(fetch: LandedFetch, delimiter: str) -> pd.DataFrame:
     page = fetch.manifest["pages"][0]
-    return decode_csv(gzip.decompress((fetch.dir / page["file"]).read_bytes()), delimiter, ENCODINGS)
+    return decode_csv(fetch.body(page), delimiter, ENCODINGS)
 
 
 def register_schools(register: pd.DataFrame, gemeenten: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:

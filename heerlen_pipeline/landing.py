@@ -59,9 +59,23 @@ class LandedFetch:
 
     def docs(self, entity: str) -> list[dict]:
         if entity not in self._docs:
-            self._docs[entity] = [json.loads(gzip.decompress((self.dir / p["file"]).read_bytes()))
-                                  for p in self.manifest["pages"] if p["entity"] == entity]
+            self._docs[entity] = [json.loads(self.body(p)) for p in self.manifest["pages"] if p["entity"] == entity]
         return self._docs[entity]
+
+    def body(self, page: dict) -> bytes:
+        """A landed page's bytes, as received: checked against the sha256 the manifest recorded when it landed, so
+        a replay never builds on a page changed since (by hand, by disk damage, by anyone)."""
+        path = self.dir / page["file"]
+        try:
+            body = gzip.decompress(path.read_bytes())
+        except (OSError, EOFError) as e:
+            raise LandingCorrupt(f"landed page {path} ({self.manifest['table_id']}) cannot be read ({e}); fetch the "
+                                 "table again (heerlen run --live --force)") from None
+        if hashlib.sha256(body).hexdigest() != page["sha256"]:
+            raise LandingCorrupt(f"landed page {path} ({self.manifest['table_id']}, {page['url']}) no longer matches the "
+                                 "sha256 in its manifest; it was changed after it landed. Refused: fetch the table "
+                                 "again (heerlen run --live --force)")
+        return body
 
     def rows(self, entity: str) -> list[dict]:
         return [row for doc in self.docs(entity) for row in doc.get("value", [])]
@@ -90,6 +104,10 @@ class Landing:
         tmp.mkdir(parents=True)
         manifest = {"catalogue": catalogue, "table_id": table_id, "modified": modified, "query": query, "pages": []}
         return LandedFetch(tmp, manifest, final)
+
+
+class LandingCorrupt(ValueError):
+    """A landed page that is not what was received."""
 
 
 class UnsafePath(ValueError):

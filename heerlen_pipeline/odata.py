@@ -19,6 +19,7 @@ from .http_client import HttpClient, HttpError, Response, redact, same_host
 MAX_PAGES = 10_000
 # Entity sets that are not dimension lists; every other entity set read is one (Perioden, SoortMisdrijf, …).
 NOT_DIMENSIONS = {"TableInfos", "DataProperties", "TypedDataSet", "UntypedDataSet", "CategoryGroups"}
+DATA = "TypedDataSet"  # the entity set of the figures themselves
 # A dimension code as CBS spells it ('GM0917    ', '0.0.0 ', 'T001038 ', '2012JJ00'): nothing that could
 # end a quoted string in $filter, or add a clause to it.
 PLAIN_CODE = re.compile(r"[A-Za-z0-9_.\- ]+")
@@ -49,6 +50,8 @@ class ODataClient:
         pages: list[tuple[Response, dict]] = []
         seen: set[str] = set()
         rows = 0
+        # Every row of every page has the same keys: those asked for in $select, or else those of the first row.
+        keys: frozenset[str] | None = frozenset(params["$select"].split(",")) if params and "$select" in params else None
         while url is not None:
             resp = self.http.get(url)
             page_id = _canonical(resp.url)
@@ -67,6 +70,8 @@ class ODataClient:
                 raise HttpError(f"GET {resp.url}: more than {MAX_PAGES} pages; refusing to follow odata.nextLink further")
             if entity not in NOT_DIMENSIONS:
                 _check_codes(doc["value"], resp.url, table_id, entity)
+            if entity == DATA:  # metadata entities mix row shapes (topics and dimensions) by design
+                keys = _check_keys(doc["value"], keys, resp.url, table_id, entity, len(pages))
             link = doc.get("odata.nextLink")
             if link is not None and not _under(str(link), base):
                 raise ODataError(f"GET {resp.url}: odata.nextLink points outside {redact(base)} "
@@ -100,6 +105,23 @@ def _under(link: str, base: str) -> bool:
     prefix = urlsplit(base).path.rstrip("/") + "/"
     path = urlsplit(link).path or "/"
     return path.startswith(prefix) and ".." not in unquote(path).split("/")
+
+
+def _check_keys(rows: list[dict], expected: frozenset[str] | None, url: str, table_id: str, entity: str,
+                page: int) -> frozenset[str] | None:
+    """Fail a page whose rows lack a key, or carry one, that the query asked for (or that page 1 had): a key
+    dropped or renamed half-way through the paging would otherwise leave its column empty for the later pages."""
+    for row in rows:
+        got = frozenset(k for k in row if not k.startswith("odata."))
+        if expected is None:
+            expected = got
+        if got != expected:
+            missing, extra = sorted(expected - got), sorted(got - expected)
+            raise ODataError(f"GET {url}: table {table_id} {entity} page {page}: a row "
+                             + (f"lacks {missing}" if missing else "") + (" and " if missing and extra else "")
+                             + (f"has unexpected keys {extra}" if extra else "")
+                             + "; the table changed shape while it was paged, so none of it is used")
+    return expected
 
 
 def _check_codes(rows: list[dict], url: str, table_id: str, entity: str) -> None:

@@ -71,7 +71,8 @@ class Fault:
     """
 
     match: str
-    kind: str  # status | truncate | html | malformed | slow | trickle | reset | loop | empty | huge | redirect | offsite_next
+    kind: str  # status | truncate | html | malformed | slow | trickle | reset | loop | empty | key_drift | huge | redirect
+    #            | offsite_next
     times: int = 1
     status: int = 503
     retry_after: str | None = None
@@ -83,7 +84,7 @@ class Fault:
     declared: bool = True  # huge: announce the size in Content-Length (else stream it, no length)
 
 
-DOC_FAULTS = {"loop", "empty", "offsite_next"}  # the answer is valid JSON, its content is the fault
+DOC_FAULTS = {"loop", "empty", "offsite_next", "key_drift"}  # the answer is valid JSON, its content is the fault
 
 
 def _read(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -478,6 +479,9 @@ def _handler(mirror: Mirror):
                 elif fault and fault.kind == "empty":
                     doc["value"] = []
                     doc.pop("odata.nextLink", None)
+                elif fault and fault.kind == "key_drift" and doc.get("value"):  # the third key renamed on this page
+                    old_key = list(doc["value"][0])[2]
+                    doc["value"] = [{(f"{k}_v2" if k == old_key else k): v for k, v in r.items()} for r in doc["value"]]
                 body, ctype = json.dumps(doc, ensure_ascii=False).encode(), \
                     "application/json;odata=minimalmetadata;streaming=true;charset=utf-8"
             entry = {"method": method, "path": parts.path, "query": query, "status": status,

@@ -39,7 +39,7 @@ import pytest
 from heerlen_pipeline import catalog
 from heerlen_pipeline.alerts import Alert, AlertSink
 from heerlen_pipeline.http_client import HttpClient, HttpError, same_host
-from heerlen_pipeline.landing import Landing, UnsafePath
+from heerlen_pipeline.landing import Landing, LandingCorrupt, UnsafePath
 from heerlen_pipeline.odata import ODataError
 from heerlen_pipeline.odata_schema import UnsafeKey
 from heerlen_pipeline.warehouse import set_aside_if_damaged
@@ -211,6 +211,32 @@ def test_the_webhook_is_not_followed_to_another_host(tmp_path, elsewhere):
     assert elsewhere.log == [] and hook.received == []
     assert record["delivered"].startswith("failed: HTTP 307 redirects to another host") and "not followed" in record["delivered"]
     assert SECRET not in (tmp_path / "alerts.jsonl").read_text()
+
+
+def test_a_key_dropped_on_page_2_of_the_paging_fails_the_table(sources, mirror, tmp_path):
+    # 84286NED pages 25 rows at a time; on the second page one measure key comes back under another name
+    mirror.faults.append(Fault("84286NED/TypedDataSet", "key_drift", query="$skip=25"))
+    with pytest.raises(ODataError) as err:
+        _fetch(only(sources["kwb"], "84286NED"), mirror, tmp_path)
+    msg = str(err.value)
+    assert "84286NED TypedDataSet page 2: a row lacks ['" in msg and "changed shape while it was paged" in msg
+    assert not _landed(tmp_path)
+
+
+def test_a_landed_page_changed_after_it_landed_is_refused_on_replay(sources, mirror, tmp_path):
+    source = only(sources["kwb"], "84286NED")
+    (table,) = _fetch(source, mirror, tmp_path)  # landed
+    (manifest,) = _landed(tmp_path)
+    doc = json.loads(manifest.read_text())
+    page = next(p for p in doc["pages"] if p["entity"] == "TypedDataSet")
+    edited = json.loads(gzip.decompress((manifest.parent / page["file"]).read_bytes()))
+    # one changed cell, as in the finding: a value edited in a landed page, the page otherwise intact
+    edited["value"][0] = {k: (999999 if k.startswith("AantalInwoners") else v) for k, v in edited["value"][0].items()}
+    (manifest.parent / page["file"]).write_bytes(gzip.compress(json.dumps(edited).encode()))
+    mirror.log.clear()
+    with pytest.raises(LandingCorrupt, match="no longer matches the sha256 in its manifest"):
+        _fetch(source, mirror, tmp_path)  # the Modified stamp is unchanged: read from the landing
+    assert mirror.requests_to("TypedDataSet") == []  # refused from the landing, not fetched again silently
 
 
 def test_a_webhook_that_never_answers_holds_no_run(tmp_path):
