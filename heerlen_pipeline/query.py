@@ -106,12 +106,20 @@ def run_query(warehouse: Path, sql: str, fmt: str = "table", out: TextIO | None 
         timer = threading.Timer(timeout, stop)
         timer.start()
         try:
-            for st in statements[:-1]:  # several statements: the last one's result is shown
-                con.execute(st.query).fetchall()
-            # A relation streams its result batch by batch (DuckDB 2: to_arrow_reader; 1.x: fetch_record_batch).
-            rel = con.sql(statements[-1].query)
-            reader = (getattr(rel, "to_arrow_reader", None) or rel.fetch_record_batch)(BATCH)
-            return _write(reader, fmt, out, err)
+            rows = 0
+            for i, st in enumerate(statements):
+                # A relation streams its result batch by batch (DuckDB 2: to_arrow_reader; 1.x: fetch_record_batch).
+                rel = con.sql(st.query)
+                last = i == len(statements) - 1
+                if fmt != "table" and not last:  # one CSV or JSON document: the last statement's result
+                    rel.fetchall()
+                    continue
+                if i:
+                    out.write("\n")
+                rows = _write((getattr(rel, "to_arrow_reader", None) or rel.fetch_record_batch)(BATCH), fmt, out, err)
+            if fmt != "table" and len(statements) > 1:
+                print(f"({fmt} shows the result of the last of {len(statements)} statements)", file=err)
+            return rows
         except Exception as e:
             if stopped.is_set():  # DuckDB says "Interrupted", or Arrow does while the rows stream out
                 raise QueryFailed(f"the query ran longer than {timeout:g}s and was stopped "
@@ -155,6 +163,8 @@ def _write(reader, fmt: str, out: TextIO, err: TextIO) -> int:
     import pandas as pd
 
     df = pd.concat(frames, ignore_index=True)
+    for column in df.select_dtypes(include="object").columns:  # None in text, booleans, dates: NULL as elsewhere
+        df[column] = df[column].where(df[column].notna(), "NULL")
     out.write(df.to_string(index=False, max_colwidth=80, na_rep="NULL", float_format=_shown) + "\n")
     if more:
         print(f"(the first {TABLE_ROWS} rows are shown; use --format csv or json for all of them)", file=err)

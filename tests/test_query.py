@@ -100,3 +100,12 @@ def test_a_huge_result_streams_and_the_table_shows_its_first_rows(warehouse, cap
     lines = captured.out.splitlines()
     assert lines[0].strip() == "n" and lines[1].strip() == "0" and lines[-1].strip() == "999" and len(lines) == 1001
     assert "the first 1000 rows are shown; use --format csv or json for all of them" in captured.err
+
+
+def test_null_prints_one_way_and_every_statement_shows_its_result(warehouse, capsys):
+    sql = ("SELECT NULL::VARCHAR AS s, NULL::INTEGER AS i, NULL::DOUBLE AS d, NULL::BOOLEAN AS b, NULL::DATE AS t; "
+           "SELECT 2 AS second")
+    assert main(["query", "--warehouse", str(warehouse), sql]) == 0
+    out = capsys.readouterr().out.split("\n\n")
+    assert out[0].splitlines()[1].split() == ["NULL"] * 5   # not NULL, <NA> and None side by side
+    assert out[1].split() == ["second", "2"]                 # the first statement's result is not swallowed
