@@ -110,4 +110,3 @@ def build_resources(s: Settings) -> dict[str, dg.ConfigurableResource]:
         # bought no wall time in a bundled run (2 cores), only a second set of hash tables (~40 MB peak RSS).
         "build_db": BuildDatabase(database=str(s.build_db), connection_config={"threads": 1}),
     }
-
