@@ -20,6 +20,7 @@ import duckdb
 
 from . import catalog
 from .catalog import Indicator, MeasureRef
+from .warehouse import sql_literal
 
 MIN_BASE = 100  # derived values with a denominator under 100 (people, households) are suppressed
 MIN_COVERAGE = 0.9  # a programme-area value resting on less of its people is published as 'low_coverage'
@@ -62,10 +63,6 @@ def _lit(name: str) -> str:
     if not _SAFE.match(name):
         raise ValueError(f"unsafe identifier {name!r}")
     return f"'{name}'"
-
-
-def _text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _sum(expr: str, where: str | None = None) -> str:
@@ -141,7 +138,7 @@ def _period(ref: MeasureRef | None, facts: Facts) -> str:
     template = facts.period(ref) if ref else None
     if template is None:
         return "NULL::VARCHAR"
-    return (f"replace(replace({_text(template)}, '{{year}}', CAST(year AS VARCHAR)), '{{previous}}', "
+    return (f"replace(replace({sql_literal(template)}, '{{year}}', CAST(year AS VARCHAR)), '{{previous}}', "
             "CAST(year - 1 AS VARCHAR))")
 
 
