@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-NOORD, ZUID = "HEERLEN-NOORD", "HEERLEN-ZUID"
+NOORD, ZUID, HEERLEN, NEDERLAND = "HEERLEN-NOORD", "HEERLEN-ZUID", "GM0917", "NL00"
 _WIJK_LABEL = re.compile(r"^Wijk \d+ ")
 
 

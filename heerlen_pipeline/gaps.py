@@ -19,9 +19,10 @@ year after the baseline has both values, the verdict is 'not yet measurable'.
 
 from __future__ import annotations
 
+from .areas import HEERLEN, NEDERLAND, NOORD, ZUID
+
 BASELINE_YEAR = 2018
 PARITY_YEAR = 2047
-NOORD, ZUID, HEERLEN, NEDERLAND = "HEERLEN-NOORD", "HEERLEN-ZUID", "GM0917", "NL00"
 TARGETS = {"nederland": ("gap_noord_nl", NEDERLAND, ""), "zuid": ("gap_noord_zuid", ZUID, "_zuid")}
 VERDICTS = ("closing", "widening", "no clear change", "not yet measurable")
 

@@ -15,7 +15,7 @@ run leaves the table empty.
 
 from __future__ import annotations
 
-from .gaps import HEERLEN, NOORD, ZUID
+from .areas import HEERLEN, NOORD, ZUID
 from .indicators import POPULATION
 
 MIN_PEERS = 1000  # of about 3,200 to 3,400 wijken (and 342 gemeenten, hence the lower bar below)
