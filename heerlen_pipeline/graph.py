@@ -404,9 +404,8 @@ def publish_warehouse(context: dg.AssetExecutionContext, settings: PipelineSetti
         rejected = " UNION ALL ".join(f"SELECT * FROM staging.rejected__{sid}" for sid in SOURCES)
         con.execute(f"CREATE OR REPLACE TABLE marts.rejected_rows AS SELECT {_typed(REJECT_TYPES)} FROM ({rejected}) "
                     "WHERE source_id IS NOT NULL")
-        intervals = " UNION ALL ".join(f"SELECT * FROM staging.intervals__{sid}" for sid in SOURCES)
         con.execute(f"CREATE OR REPLACE TABLE marts.estimate_intervals AS SELECT {_typed(INTERVAL_TYPES)} "
-                    f"FROM ({intervals}) ORDER BY measure, area_code, year, bound")
+                    "FROM staging.intervals ORDER BY measure, area_code, year, bound")
         con.execute("CREATE OR REPLACE TABLE marts.check_results AS SELECT * FROM audit.check_results "
                     "WHERE run_id = ? ORDER BY asset, check_name", [context.run_id])
         parts = con.execute("SELECT source_id, part, version FROM raw.source_versions").fetchall()
