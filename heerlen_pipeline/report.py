@@ -42,7 +42,6 @@ from .report_svg import (
 
 AREA_NAMES = {NOORD: "Heerlen-Noord", ZUID: "Heerlen-Zuid", HEERLEN: "Heerlen", NEDERLAND: "Nederland"}
 AREA_NAMES_EN = {NOORD: "Heerlen North", ZUID: "Heerlen South", HEERLEN: "Heerlen (municipality)", NEDERLAND: "Netherlands"}
-TARGET_AREA = {target: area for target, (_gap, area, _suffix) in TARGETS_SPEC.items()}
 TARGET_NAMES = {"nederland": "Nederland", "zuid": "Heerlen-Zuid"}
 THEMES = {  # the five routekaart themes, then the demographic context
     "leren": ("Leren", "Learning"), "werken": ("Werken en inkomen", "Work and income"),
@@ -54,8 +53,6 @@ DIRECTIONS = {"higher_is_better": ("Hoger is beter", "higher is better"),
               "context": ("Context: geen goed of slecht", "context, no normative direction")}
 VERDICT_NL = {"closing": "kloof kleiner", "widening": "kloof groter", "no clear change": "geen duidelijke verandering",
               "not yet measurable": "nog niet te meten"}
-VERDICT_EN = {"closing": "closing", "widening": "widening", "no clear change": "no clear change",
-              "not yet measurable": "not yet measurable"}
 # The CBS legend, as it marks a cell without a value; status labels for values we withhold or lack.
 SYMBOL_TEXT = {".": "onbekend of geheim (.)", "x": "geheim (x)", "X": "geheim (x)", "<5": "afgeschermd (<5)"}
 STATUS_TEXT = {"suppressed": "afgeschermd", "not_applicable": "n.v.t.", "missing": "ontbreekt"}
@@ -232,12 +229,12 @@ def _gap_chart(ind: dict, wh: Warehouse) -> str:
     verdicts = wh.verdicts.get(iid, {})
     f, gu = _fmt(ind), gap_unit(ind["unit"])
     lines = []
-    for target, column in (("nederland", "gap_noord_nl"), ("zuid", "gap_noord_zuid")):
+    for target, (column, area, _suffix) in TARGETS_SPEC.items():
         v = verdicts.get(target)
         if v is None or v["baseline_year"] is None:
             continue
         values = {r["year"]: r[column] for r in rows if r["year"] >= v["baseline_year"] or r[column] is not None}
-        lines.append(GapLine(TARGET_AREA[target], f"Noord − {TARGET_NAMES[target]}", values,
+        lines.append(GapLine(area, f"Noord − {TARGET_NAMES[target]}", values,
                              (v["baseline_year"], v["baseline_gap"])))
     if not lines:
         return ""
@@ -279,14 +276,14 @@ def _verdict_table(ind: dict, wh: Warehouse) -> str:
         return ""
     index = [r for r in wh.gaps.get(iid, []) if r.get("index_noord_nl") is not None]
     body = []
+
+    def cell(key: str, text: str) -> str:
+        return f'<td class="num" data-col="{key}">{text}</td>'
+
     for target in TARGETS:
         v = verdicts.get(target)
         if v is None:
             continue
-
-        def cell(key: str, text: str, v=v) -> str:
-            return f'<td class="num" data-col="{key}">{text}</td>'
-
         body.append(
             f'<tr data-target="{target}" data-verdict="{escape(v["verdict"])}"><th scope="row">Noord − '
             f'{TARGET_NAMES[target]}</th>'
@@ -541,7 +538,7 @@ def summary_text(wh: Warehouse, indicators: list[dict]) -> str:
 def headline_table(wh: Warehouse, themes: list[str], by_theme: dict[str, list[dict]]) -> str:
     """Per theme and target: how many normative indicators are closing, widening, unchanged or not measurable."""
     head = "".join(f'<th scope="colgroup" colspan="5">Tegenover {TARGET_NAMES[t]}</th>' for t in TARGETS)
-    sub = "".join("".join(_th(VERDICT_NL[v], VERDICT_EN[v]) for v in VERDICTS) + _th("Jaren", "Years compared")
+    sub = "".join("".join(_th(VERDICT_NL[v], v) for v in VERDICTS) + _th("Jaren", "Years compared")
                   for _t in TARGETS)
     rows = []
     for theme in [*themes, None]:

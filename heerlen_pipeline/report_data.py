@@ -63,11 +63,6 @@ def interval(row: dict | None) -> tuple[float, float] | None:
     return None
 
 
-def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = ?",
-                            [table]).fetchone()[0])
-
-
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
     cur = con.execute(sql, params or [])
     names = [d[0] for d in cur.description]
@@ -114,8 +109,7 @@ def load(con: duckdb.DuckDBPyConnection) -> Warehouse:
         checks=_rows(con, "SELECT asset, check_name, severity, passed, observed FROM marts.check_results "
                           "ORDER BY passed, severity, asset, check_name"),
         rejected=_rows(con, "SELECT * FROM marts.rejected_rows LIMIT 50"),
-        programmes=_rows(con, "SELECT * FROM marts.programmes ORDER BY marker_year, theme") if _has(con, "programmes")
-        else [],
+        programmes=_rows(con, "SELECT * FROM marts.programmes ORDER BY marker_year, theme"),
         ranks=ranks,
     )
 
