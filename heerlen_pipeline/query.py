@@ -22,6 +22,8 @@ from typing import TextIO
 
 import duckdb
 
+from .settings import env_seconds
+
 ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}  # SELECT includes DESCRIBE, SHOW, WITH …
 DISPLAY_DECIMALS = 3  # the warehouse stores values unrounded; the table display rounds them
 TABLE_ROWS = 1000  # rows the table display shows; CSV and JSON stream all of them
@@ -72,13 +74,10 @@ def _kind(st) -> str:
 
 def limits() -> tuple[float, str]:
     """(statement timeout in seconds, DuckDB memory limit), from the environment; bad values fail clearly."""
-    raw_timeout = os.environ.get("HEERLEN_QUERY_TIMEOUT") or str(DEFAULT_TIMEOUT)
     try:
-        timeout = float(raw_timeout)
-    except ValueError:
-        timeout = float("nan")
-    if not 0 < timeout < float("inf"):
-        raise QueryRefused(f"HEERLEN_QUERY_TIMEOUT must be a number of seconds above 0, not {raw_timeout!r}")
+        timeout = env_seconds("HEERLEN_QUERY_TIMEOUT", DEFAULT_TIMEOUT, above_zero=True)
+    except ValueError as e:
+        raise QueryRefused(str(e)) from None
     return timeout, os.environ.get("HEERLEN_QUERY_MEMORY_LIMIT") or DEFAULT_MEMORY
 
 

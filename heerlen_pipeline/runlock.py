@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from .settings import env_seconds
+
 RUN_LOCK = "run.lock"  # in the build directory
 DEFAULT_TIMEOUT = 3600.0
 POLL = 0.2  # seconds between attempts while waiting
@@ -29,15 +31,7 @@ class LockTimeout(RuntimeError):
 
 
 def lock_timeout() -> float:
-    """HEERLEN_LOCK_TIMEOUT in seconds; anything but a finite number from 0 up is refused (nan waited forever)."""
-    raw = os.environ.get("HEERLEN_LOCK_TIMEOUT") or str(DEFAULT_TIMEOUT)
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = float("nan")
-    if not 0 <= seconds < float("inf"):
-        raise ValueError(f"HEERLEN_LOCK_TIMEOUT must be a number of seconds from 0 up, not {raw!r}")
-    return seconds
+    return env_seconds("HEERLEN_LOCK_TIMEOUT", DEFAULT_TIMEOUT)
 
 
 @contextmanager

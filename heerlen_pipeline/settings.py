@@ -17,6 +17,20 @@ _TRUE = {"1", "true", "yes", "on"}
 SCOPES = ("heerlen", "national")
 
 
+def env_seconds(name: str, default: float, *, above_zero: bool = False) -> float:
+    """A duration in seconds from the environment; anything but a finite number in range is refused (nan would
+    wait forever)."""
+    raw = os.environ.get(name) or str(default)
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = float("nan")
+    in_range = (seconds > 0 if above_zero else seconds >= 0) and seconds < float("inf")
+    if not in_range:
+        raise ValueError(f"{name} must be a number of seconds {'above 0' if above_zero else 'from 0 up'}, not {raw!r}")
+    return seconds
+
+
 @dataclass(frozen=True)
 class Settings:
     warehouse: Path
