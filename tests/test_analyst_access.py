@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import duckdb
 
@@ -38,3 +39,26 @@ def test_full_refresh_while_an_analyst_reads(warehouse, tmp_path):
     with duckdb.connect(str(published), read_only=True) as con:
         new_run = con.execute("SELECT run_id FROM marts.build_info").fetchall()[0][0]
     assert new_run != old_run and refresh < 180
+
+
+def test_the_oldest_promised_duckdb_client_reads_every_table(warehouse):
+    """The README promises DuckDB 1.4 or newer. The dev extra installs the 1.4 CLI (duckdb-cli, a separate binary
+    from the Python package the pipeline writes with), and that client must read every published table."""
+    cli = shutil.which("duckdb", path=str(Path(sys.executable).parent))
+    assert cli, "the dev extra installs the DuckDB CLI (duckdb-cli) next to this Python"
+    version = subprocess.run([cli, "--version"], capture_output=True, text=True, timeout=30).stdout
+    assert version.startswith("v1.4."), version  # the oldest line the README promises, not whatever is newest
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = [t for (t,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1").fetchall()]
+        expected = {t: con.execute(f"SELECT count(*) FROM marts.{t}").fetchone()[0] for t in tables}
+        built_at = con.execute("SELECT strftime(built_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S') "
+                               "FROM marts.build_info").fetchone()[0]
+    sql = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM marts.{t}" for t in tables)
+    sql += " UNION ALL SELECT strftime(built_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S'), 0 FROM marts.build_info"
+    out = subprocess.run([cli, "-readonly", "-csv", "-noheader", str(warehouse), "-c", sql],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    rows = [line.rsplit(",", 1) for line in out.stdout.splitlines()[:-1]]
+    assert {t: int(n) for t, n in rows} == expected and len(expected) >= 13
+    assert out.stdout.strip().splitlines()[-1] == f"{built_at},0"  # the time-zone timestamp, read without pytz
