@@ -77,6 +77,8 @@ def _refresh(args: argparse.Namespace, settings: Settings) -> int:
                   f"({time.perf_counter() - started:.1f}s; --force rebuilds anyway)")
             return 0
 
+    print(f"heerlen run: building {settings.warehouse} from {'live' if settings.live else 'bundled'} sources "
+          f"(area definition {settings.area_definition})", file=sys.stderr, flush=True)
     import gc
 
     # Start-up creates some 300,000 long-lived objects; full collections meanwhile re-scan them all (~0.9 s).
@@ -94,13 +96,18 @@ def _refresh(args: argparse.Namespace, settings: Settings) -> int:
     gc.freeze()
     # With DAGSTER_HOME set, runs land in the same history the UI shows; otherwise an ephemeral instance.
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    log_level = "DEBUG" if args.verbose else "INFO"
+    loggers = {"console": {"config": {"log_level": "DEBUG" if args.verbose else "INFO"}}}
+    if not args.verbose:  # -v shows Dagster's own step events instead
+        from .progress import step_lines_logger
+
+        job = job.with_logger_defs({**job.loggers, "progress": step_lines_logger(len(job.graph.nodes))})
+        loggers["progress"] = {}
     from . import catalog
     from .partitions import all_years_tags
 
     result = job.execute_in_process(instance=instance, raise_on_error=False,
                                     tags=all_years_tags(catalog.load_sources().values()),  # every KWB year, one run
-                                    run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
+                                    run_config={"loggers": loggers})
     elapsed = time.perf_counter() - started
     # Without the daemon no sensor runs: send the same alerts from here (the alert log keeps them unique).
     from .alerts import AlertSink, alerts_for_run

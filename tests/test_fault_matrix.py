@@ -514,6 +514,7 @@ def test_kill_9_in_staging_and_in_publish_and_two_runs_at_once(live, assets_dir,
     done, waited = run.finish(), waiter.finish()
     assert done.returncode == 0, done.stderr[-3000:]
     assert "was a build behind it; re-exported" in done.stderr and "heerlen run OK" in done.stdout
+    assert re.search(r"\n\d\d:\d\d:\d\d  (\d+) of \1  OK +report/index +\d+\.\d\ds\n", done.stderr)  # a line per step
     assert waited.returncode == 0, waited.stderr[-3000:]
     assert "another heerlen run holds" in waited.stderr and "waiting up to 3600s" in waited.stderr
     assert "nothing changed upstream" in waited.stdout
