@@ -25,6 +25,15 @@ class CatalogError(ValueError):
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """Where a bundled file's bytes came from: `fetched` holds for a file with this sha256 only."""
+
+    sha256: str
+    fetched: str  # ISO 8601: when it was downloaded from the publisher (or the latest it can have been)
+    basis: str  # how that is known
+
+
+@dataclass(frozen=True)
 class SourceFile:
     """One bundled file or one live table; `area` and `required_measures` override the source's."""
 
@@ -35,6 +44,7 @@ class SourceFile:
     area: dict[str, Any] | None = None
     required_measures: tuple[str, ...] | None = None
     decimal: str = "."  # the file's decimal separator: a number written with the other one is rejected
+    provenance: Provenance | None = None
 
 
 @dataclass(frozen=True)
@@ -238,8 +248,9 @@ def _partitioned(sid: str, spec: dict[str, Any], tables: tuple[SourceFile, ...])
 
 
 def _source_file(spec: dict[str, Any]) -> SourceFile:
-    req = spec.get("required_measures")
-    return SourceFile(**{**spec, "required_measures": tuple(req) if req is not None else None})
+    req, prov = spec.get("required_measures"), spec.get("provenance")
+    return SourceFile(**{**spec, "required_measures": tuple(req) if req is not None else None,
+                         "provenance": Provenance(**prov) if prov else None})
 
 
 def _live_spec(sid: str, spec: dict[str, Any]) -> LiveSpec:

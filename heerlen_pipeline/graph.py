@@ -157,12 +157,14 @@ def _load_raw(context: dg.AssetExecutionContext, source: catalog.Source, part: s
     con.execute("CREATE TABLE IF NOT EXISTS raw.files (source_id VARCHAR, table_id VARCHAR, source_file VARCHAR, "
                 "year INTEGER, sha256 VARCHAR, fetched_at VARCHAR, rows INTEGER, raw_table VARCHAR, origin VARCHAR)")
     con.execute("ALTER TABLE raw.files ADD COLUMN IF NOT EXISTS origin VARCHAR")  # build DBs of 0.1.0
+    con.execute("ALTER TABLE raw.files ADD COLUMN IF NOT EXISTS fetched_basis VARCHAR")  # and of before provenance
     con.execute("DELETE FROM raw.files WHERE source_id = ? AND (? IS NULL OR year = ?::INTEGER)", [source.id, part, part])
     for f in files:
         write_frame(con, f"raw.{f.table_name}", f.rows.assign(_row=range(len(f.rows))))
-        con.execute("INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        con.execute("INSERT INTO raw.files BY NAME SELECT ? AS source_id, ? AS table_id, ? AS source_file, ? AS year, "
+                    "? AS sha256, ? AS fetched_at, ? AS rows, ? AS raw_table, ? AS origin, ? AS fetched_basis",
                     [source.id, f.file.table_id, f.file.path, f.file.year, f.sha256, f.fetched_at,
-                     len(f.rows) - 1, f.table_name, str(f.path)])
+                     len(f.rows) - 1, f.table_name, str(f.path), f.fetched_basis])
     write_part(con, f"raw.http_pages__{source.id}", part, live_pages(source.id, tables))
     write_part(con, f"raw.odata_measures__{source.id}", part, live_mappings(source.id, tables))
     write_part(con, f"raw.odata_dimensions__{source.id}", part, live_dimensions(source.id, tables))
@@ -395,7 +397,7 @@ def publish_warehouse(context: dg.AssetExecutionContext, settings: PipelineSetti
     with build_db.get_connection() as con:
         con.execute("""CREATE OR REPLACE TABLE marts.sources AS
             SELECT f.source_id, f.table_id, f.year, f.source_file, NULL::VARCHAR AS title, NULL::VARCHAR AS publisher,
-                   NULL::VARCHAR AS licence, NULL::VARCHAR AS attribution, f.fetched_at, f.sha256, f.rows
+                   NULL::VARCHAR AS licence, NULL::VARCHAR AS attribution, f.fetched_at, f.fetched_basis, f.sha256, f.rows
             FROM raw.files f WHERE list_contains(?, f.source_id)  -- a build DB may remember retired sources
             ORDER BY source_id, source_file""", [list(SOURCES)])
         for sid, src in SOURCES.items():

@@ -27,6 +27,7 @@ class RawFile:
     sha256: str
     fetched_at: str
     rows: pd.DataFrame  # all text, columns c0..cN; row 0 of a CSV is its header line
+    fetched_basis: str = "downloaded by this pipeline"  # how fetched_at is known
 
     @property
     def table_name(self) -> str:
@@ -107,14 +108,13 @@ def read_source_files(source: Source, snapshot_dir: Path) -> list[RawFile]:
             frame = decode_csv(data, f.delimiter, uniform=source.reader == "wide")
         except ValueError as e:
             raise SourceFileError(f"source {source.id}: file {path}: {e}") from None
-        out.append(
-            RawFile(
-                source_id=source.id,
-                file=f,
-                path=path,
-                sha256=hashlib.sha256(data).hexdigest(),
-                fetched_at=datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(),
-                rows=frame,
-            )
-        )
+        sha256 = hashlib.sha256(data).hexdigest()
+        prov = f.provenance
+        if prov is not None and prov.sha256 == sha256:  # the bundled bytes: when the publisher gave them out
+            fetched_at, basis = prov.fetched, prov.basis
+        else:  # a file of the user's own: all we know is when it was written here
+            fetched_at = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat()
+            basis = "the file's modification time" + (" (not the bundled copy)" if prov is not None else "")
+        out.append(RawFile(source_id=source.id, file=f, path=path, sha256=sha256, fetched_at=fetched_at, rows=frame,
+                           fetched_basis=basis))
     return out

@@ -663,6 +663,12 @@ def _asset_text(asset: str) -> str:
     return f"{ASSETS_NL.get(layer, layer)} {name}" if name else asset
 
 
+def _fetched_text(source: dict) -> str:
+    """The day the data left its publisher; "uiterlijk" when the provenance only bounds it (a commit date)."""
+    day = escape(str(source.get("fetched_at") or "")[:10])
+    return f"uiterlijk {day}" if (source.get("fetched_basis") or "").startswith("on or before") else day
+
+
 def _sources_table(wh: Warehouse) -> str:
     # A file listed twice (once under an older source id without a title) is shown once, with its title.
     titled = {s["source_file"] for s in wh.sources if s.get("title")}
@@ -671,7 +677,8 @@ def _sources_table(wh: Warehouse) -> str:
         f"<tr><td>{escape(s.get('publisher') or s['source_id'])}</td><td>{escape(s.get('title') or '')}</td>"
         f"<td>{escape(str(s.get('table_id') or ''))}</td><td>{s['year'] if s.get('year') is not None else '–'}</td>"
         f"<td><code>{escape(s.get('source_file') or '')}</code></td><td class=\"num\">{nl_number(s.get('rows'), 0)}</td>"
-        f"<td>{escape(s.get('licence') or '')}</td><td>{escape(str(s.get('fetched_at') or '')[:10])}</td>"
+        f"<td>{escape(s.get('licence') or '')}</td><td title=\"{escape(s.get('fetched_basis') or '')}\">"
+        f"{_fetched_text(s)}</td>"
         f"<td><code>{escape((s.get('sha256') or '')[:12])}</code></td></tr>" for s in rows)
     return (f'<div class="scroll"><table class="sources"><caption>Bronbestanden van deze build{_en("Source files")}'
             f"</caption><thead><tr>{_th('Bron', 'Publisher')}{_th('Titel', 'Title')}{_th('Tabel', 'Table')}"

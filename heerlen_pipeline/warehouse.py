@@ -120,7 +120,9 @@ COLUMN_COMMENTS = {
     "sources": {"source_id": "Source in assets/sources.yaml", "table_id": "CBS table id, or the file's table name",
                 "year": "Edition year (where a table is one year)", "source_file": "Bundled file, or catalogue/table "
                 "when fetched live", "title": "Title", "publisher": "Publisher", "licence": "Licence",
-                "attribution": "How to name the source", "fetched_at": "When the data was read or fetched",
+                "attribution": "How to name the source",
+                "fetched_at": "When the publisher's data was downloaded (ISO 8601; see fetched_basis)",
+                "fetched_basis": "How fetched_at is known: this pipeline's download, or the bundled file's provenance",
                 "sha256": "Checksum of the file or of the landed responses", "rows": "Rows received"},
     "check_results": {"asset": "Checked asset", "check_name": "Check, or GX expectation(column)",
                       "severity": "error (blocks publishing) or warn (reported)", "passed": "Outcome",

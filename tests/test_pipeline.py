@@ -20,7 +20,7 @@ CONTRACT = {
     "gap_verdicts": {"indicator_id", "target", "baseline_year", "baseline_gap", "latest_year", "latest_gap", "closure",
                      "trajectory_target", "on_track", "change", "noise", "verdict"},
     "programmes": {"programme_id", "theme", "name_nl", "start_text", "marker_year", "source"},
-    "sources": {"source_id", "table_id", "title", "publisher", "licence", "attribution", "fetched_at", "sha256",
+    "sources": {"source_id", "table_id", "title", "publisher", "licence", "attribution", "fetched_at", "fetched_basis", "sha256",
                 "rows"},
     "check_results": {"asset", "check_name", "severity", "passed", "observed", "run_id", "checked_at"},
     "build_info": {"code_version", "area_definition", "source_versions", "config_fingerprint", "source_mode",
@@ -124,6 +124,14 @@ def test_build_info_sources_and_checks(wh):
     assert {"area_code", "year", "measure", "bound", "bound_title", "value"} <= cols
     assert wh.execute("SELECT count(*) FROM marts.sources WHERE attribution LIKE 'Bron:%' AND length(sha256) = 64"
                       ).fetchone()[0] == 16
+    # When each bundled file left its publisher, from its provenance (sources.yaml), not the checkout time.
+    fetched = dict(wh.execute("SELECT source_file, fetched_at || ' | ' || fetched_basis FROM marts.sources").fetchall())
+    assert fetched["kwb/kwb_2019_NL00.csv"].startswith("2025-06-05T11:26:13+02:00 | the StatLine export's own name, "
+                                                      "Kerncijfers_wijken_en_buurten_2019_05062025_112613")
+    assert fetched["rivm/rivm_gezondheid_2020_18plus_nl_gm_wk_heerlenbu.csv"].startswith("2022-05-06 | the creation")
+    assert not any("modification time" in v for v in fetched.values())
+    assert wh.execute("SELECT DISTINCT table_id FROM marts.sources WHERE source_id = 'politie_gemeente'"
+                      ).fetchall() == [("47013NED",)]
     assert wh.execute("SELECT bool_and(passed), count(*) > 10 FROM marts.check_results").fetchone() == (True, True)
 
 

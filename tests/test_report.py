@@ -411,6 +411,8 @@ def test_data_section_names_sources_areas_build_and_checks(report, wh):
         assert name in text
     for (table_id,) in wh.execute("SELECT DISTINCT table_id FROM marts.sources").fetchall():
         assert table_id in text
+    # A bundled file's day: exact from an export's own name, bounded ("uiterlijk") by a commit date.
+    assert "2025-06-05" in text and "uiterlijk 2021-06-18" in text and "uiterlijk 2025-06-05" not in text
     n = wh.execute("SELECT count(*) FROM marts.check_results").fetchone()[0]
     assert wh.execute("SELECT count(*) FROM marts.check_results WHERE NOT passed").fetchone()[0] == 0
     assert f"Alle {n} datacontroles van deze build zijn geslaagd." in text
