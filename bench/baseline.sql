@@ -1,6 +1,6 @@
 -- The floor of the national benchmark (issue 7): the KWB-based indicator values of the pipeline, computed by
 -- one plain DuckDB script from the SYNTHETIC national input (bench/synth_national.py), with no orchestration,
--- no raw/staging layers and no checks. Same formulas as heerlen_pipeline/indicators.py and
+-- no raw/staging layers and no checks. Same formulas as heerlen_pipeline/transform/indicators.py and
 -- assets/indicators/*.yaml: ratios suppressed on a base under 100, weighted means of published values,
 -- sums; an input is usable only when every measure behind it is published ('.' = withheld; an empty cell
 -- is withheld when the edition publishes the measure for other areas, else not published at all).

@@ -115,7 +115,7 @@ def _number(text: str) -> float:
 
 def _matcher():
     from heerlen_pipeline.catalog import load_measures
-    from heerlen_pipeline.headers import MeasureMatcher
+    from heerlen_pipeline.sources.headers import MeasureMatcher
 
     measures = load_measures(ASSETS)
     return MeasureMatcher(list(measures)), {m.name: m for m in measures}

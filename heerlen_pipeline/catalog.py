@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -11,7 +12,6 @@ from typing import Any
 
 import yaml
 
-from .headers import Measure
 from .settings import ASSETS_DIR
 
 THEMES = ("demografie", "leren", "werken", "gezondheid", "wonen", "veiligheid")
@@ -31,6 +31,19 @@ class Provenance:
     sha256: str
     fetched: str  # ISO 8601: when it was downloaded from the publisher (or the latest it can have been)
     basis: str  # how that is known
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A measure of assets/measures.csv: what one source column holds, whatever the source calls it."""
+
+    name: str
+    unit: str
+    label_nl: str
+    aliases: tuple[str, ...]
+    # A published cell of this measure is a multiple of this (CBS rounds wijk/buurt counts to 5, 10 or 100, and
+    # percentages to 0.1 or 1): it bounds the cell's true value, and so the noise of a change (transform/gaps.py).
+    rounding: float | None = None
 
 
 @dataclass(frozen=True)
@@ -260,6 +273,18 @@ def _live_spec(sid: str, spec: dict[str, Any]) -> LiveSpec:
     extra = {k: spec[k] for k in ("area", "period_column", "dimensions", "row_filter", "rename", "register",
                                   "intervals") if k in spec}
     return LiveSpec(catalogue=spec["catalogue"], tables=tables, geo=tuple(spec.get("geo", ())), **extra)
+
+
+def year_keys(sources: Iterable[Source]) -> list[str]:
+    """The years of the partitioned sources, as partition keys."""
+    return [str(y) for y in sorted({y for s in sources if s.partitioned for y in s.years()})]
+
+
+@lru_cache(maxsize=4)
+def load_warehouse_docs(assets_dir: Path = ASSETS_DIR) -> dict[str, dict[str, Any]]:
+    """The published tables' descriptions: {table: {description, columns: {column: text}}} (warehouse.yaml)."""
+    with open(assets_dir / "warehouse.yaml", encoding="utf-8") as f:
+        return yaml.safe_load(f)["tables"]
 
 
 @lru_cache(maxsize=4)

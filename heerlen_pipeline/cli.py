@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
@@ -12,18 +11,11 @@ from .settings import Settings
 LOCKED_EXIT = 75  # EX_TEMPFAIL: another run held the lock until the timeout; nothing was changed
 INTERRUPTED_EXIT = 130  # 128 + SIGINT: the run was stopped by Ctrl-C or SIGTERM
 USAGE_EXIT = 2  # a setting is wrong: nothing was started
-INTERRUPT_ERROR = "DagsterExecutionInterruptedError"  # what Dagster raises in a step on SIGINT and SIGTERM
-
-
-def interrupted(result) -> bool:
-    """Did a step of this run end because the process was told to stop?"""
-    return any(e.is_step_failure and e.step_failure_data.error is not None
-               and e.step_failure_data.error.cls_name == INTERRUPT_ERROR for e in result.all_events)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .runlock import RUN_LOCK, LockTimeout, hold, lock_timeout
-    from .warehouse import PublishRefused, check_target
+    from .store.lock import RUN_LOCK, LockTimeout, hold, lock_timeout
+    from .store.publish import PublishRefused, check_target
 
     try:  # every setting checked before any work: a typo costs a second, not a run and an alert
         settings = Settings.from_env(warehouse=args.warehouse, area_definition=args.area_definition,
@@ -56,7 +48,8 @@ def _check_area_definition(name: str) -> None:
 
 def _refresh(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
-    from .warehouse import set_aside_if_damaged, sync_parquet
+    from .store.build_db import set_aside_if_damaged
+    from .store.publish import sync_parquet
 
     if sync_parquet(settings.warehouse):  # a publish killed between its two renames
         print(f"heerlen run: the Parquet export next to {settings.warehouse} was a build behind it; re-exported",
@@ -65,7 +58,7 @@ def _refresh(args: argparse.Namespace, settings: Settings) -> int:
     if damaged:  # a damaged cache: rebuilt from the sources, whatever --force says
         print(f"heerlen run: {damaged}", file=sys.stderr)
     if not args.force and not damaged:
-        from .versions import up_to_date
+        from .sources.versions import up_to_date
 
         try:
             current = up_to_date(settings)
@@ -79,73 +72,39 @@ def _refresh(args: argparse.Namespace, settings: Settings) -> int:
 
     print(f"heerlen run: building {settings.warehouse} from {'live' if settings.live else 'bundled'} sources "
           f"(area definition {settings.area_definition})", file=sys.stderr, flush=True)
-    import gc
+    from .defs.run import refresh  # imported here: a no-op refresh should not pay for Dagster's start-up
 
-    # Start-up creates some 300,000 long-lived objects; full collections meanwhile re-scan them all (~0.9 s).
-    # Collect nothing until the definitions are built, then park what exists outside the collector's scans.
-    gc.disable()
-    try:
-        import dagster as dg  # imported here: a no-op refresh should not pay for Dagster's start-up
-
-        from .definitions import make_definitions
-
-        defs = make_definitions(settings)
-        job = defs.resolve_job_def("refresh_all")
-    finally:
-        gc.enable()
-    gc.freeze()
-    # With DAGSTER_HOME set, runs land in the same history the UI shows; otherwise an ephemeral instance.
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    loggers = {"console": {"config": {"log_level": "DEBUG" if args.verbose else "INFO"}}}
-    if not args.verbose:  # -v shows Dagster's own step events instead
-        from .progress import step_lines_logger
-
-        job = job.with_logger_defs({**job.loggers, "progress": step_lines_logger(len(job.graph.nodes))})
-        loggers["progress"] = {}
-    from . import catalog
-    from .partitions import all_years_tags
-
-    result = job.execute_in_process(instance=instance, raise_on_error=False,
-                                    tags=all_years_tags(catalog.load_sources().values()),  # every KWB year, one run
-                                    run_config={"loggers": loggers})
+    run = refresh(settings, args.verbose)
     elapsed = time.perf_counter() - started
-    # Without the daemon no sensor runs: send the same alerts from here (the alert log keeps them unique).
-    from .alerts import AlertSink, alerts_for_run
-
-    sink = AlertSink.from_env(settings.warehouse)
-    sent = sink.send(alerts_for_run(instance, result.run_id))
-    if sent:
-        unlogged = sorted({r["logged"] for r in sent if r["logged"] is not True})
-        print(f"{len(sent)} alert(s) " + (f"NOT logged ({'; '.join(unlogged)})" if unlogged else f"logged to {sink.log_path}")
-              + (f" and posted to the webhook ({', '.join(sorted({r['delivered'] for r in sent}))})"
+    if run.alerts:
+        sink = run.sink
+        unlogged = sorted({r["logged"] for r in run.alerts if r["logged"] is not True})
+        print(f"{len(run.alerts)} alert(s) " + (f"NOT logged ({'; '.join(unlogged)})" if unlogged
+                                                 else f"logged to {sink.log_path}")
+              + (f" and posted to the webhook ({', '.join(sorted({r['delivered'] for r in run.alerts}))})"
                  if sink.webhook_url else ""), file=sys.stderr)
-    if not result.success:
-        published = any(e.asset_key == dg.AssetKey(["publish", "warehouse"])
-                        for e in result.get_asset_materialization_events())
-        state = ("the warehouse itself was published; a step after it failed" if published
+    checks = "".join(f"  check {c}\n" for c in run.failed_checks)  # WARN checks too: someone should read them
+    if not run.success:
+        state = ("the warehouse itself was published; a step after it failed" if run.published
                  else f"the published warehouse {settings.warehouse} was left as it was")
-        if interrupted(result):  # Ctrl-C or SIGTERM: stop, do not retry; 130 is the shell's code for SIGINT
-            print(f"heerlen run INTERRUPTED after {elapsed:.1f}s (run {result.run_id}): stopped by a signal; "
+        if run.interrupted:  # Ctrl-C or SIGTERM: stop, do not retry; 130 is the shell's code for SIGINT
+            print(f"heerlen run INTERRUPTED after {elapsed:.1f}s (run {run.run_id}): stopped by a signal; "
                   f"{state}.", file=sys.stderr)
             return INTERRUPTED_EXIT
-        print(f"heerlen run FAILED after {elapsed:.1f}s (run {result.run_id}); {state}.", file=sys.stderr)
-        for event in result.all_events:
-            if event.is_step_failure:
-                err = event.step_failure_data.error
-                while err is not None and err.cause is not None:  # the user error, not Dagster's wrapper
-                    err = err.cause
-                print(f"  step {event.step_key}: {err.message.strip() if err else event.message}", file=sys.stderr)
-        _print_failed_checks(result)
+        print(f"heerlen run FAILED after {elapsed:.1f}s (run {run.run_id}); {state}.", file=sys.stderr)
+        for step, error in run.step_errors:
+            print(f"  step {step}: {error}", file=sys.stderr)
+        print(checks, end="", file=sys.stderr)
         return 1
-    _print_failed_checks(result)  # WARN checks do not fail the run, but someone should read them
+    print(checks, end="", file=sys.stderr)
     print(f"heerlen run OK in {elapsed:.1f}s: published {settings.warehouse} "
           f"(area definition {settings.area_definition}, {'live' if settings.live else 'bundled'} sources, "
-          f"run {result.run_id})")
+          f"run {run.run_id})")
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .report import write_report
+    from .report.render import write_report
 
     warehouse = Settings.from_env(warehouse=args.warehouse).warehouse
     try:
@@ -161,7 +120,7 @@ def _report(args: argparse.Namespace) -> int:
 def _query(args: argparse.Namespace) -> int:
     import duckdb
 
-    from .query import QueryFailed, QueryRefused, run_query
+    from .store.query import QueryFailed, QueryRefused, run_query
 
     warehouse = Settings.from_env(warehouse=args.warehouse).warehouse
     try:
@@ -173,13 +132,6 @@ def _query(args: argparse.Namespace) -> int:
         print(f"heerlen query: {e}", file=sys.stderr)
         return 1
     return 0
-
-
-def _print_failed_checks(result) -> None:
-    for ev in result.get_asset_check_evaluations():
-        if not ev.passed:
-            level = "failed" if ev.severity.value == "ERROR" else "warns"
-            print(f"  check {ev.asset_key.to_user_string()}:{ev.check_name} {level}: {ev.description}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from .automation import monthly_live_refresh, upstream_change_sensor
-from .graph import all_assets_and_checks
-from .resources import build_resources
-from .sensors import alert_sensors
+from .defs.assets import all_assets_and_checks
+from .defs.automation import monthly_live_refresh, upstream_change_sensor
+from .defs.resources import build_resources
+from .defs.sensors import alert_sensors
 from .settings import Settings
 
 

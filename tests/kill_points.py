@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 
 POINTS = {
-    "raw": ("heerlen_pipeline.raw", "read_source_files"),
-    "staging": ("heerlen_pipeline.staging", "stage_source"),
-    "publish_copy": ("heerlen_pipeline.warehouse", "export_parquet"),
-    "publish_swap": ("heerlen_pipeline.warehouse", "link_parquet"),
+    "raw": ("heerlen_pipeline.sources.files", "read_source_files"),
+    "staging": ("heerlen_pipeline.transform.staging", "stage_source"),
+    "publish_copy": ("heerlen_pipeline.store.publish", "export_parquet"),
+    "publish_swap": ("heerlen_pipeline.store.publish", "link_parquet"),
 }
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 from heerlen_pipeline import catalog
-from heerlen_pipeline.headers import MeasureMatcher
-from heerlen_pipeline.http_client import HttpClient, HttpConfig
-from heerlen_pipeline.landing import Landing
-from heerlen_pipeline.live import fetch_source
-from heerlen_pipeline.odata import ODataClient
+from heerlen_pipeline.sources.headers import MeasureMatcher
+from heerlen_pipeline.sources.http import HttpClient, HttpConfig
+from heerlen_pipeline.sources.landing import Landing
+from heerlen_pipeline.sources.live import fetch_source
+from heerlen_pipeline.sources.odata import ODataClient
 
 from .odata_mirror import Mirror
 

@@ -27,9 +27,9 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from heerlen_pipeline import catalog
-from heerlen_pipeline.areas import NameResolver
-from heerlen_pipeline.headers import MeasureMatcher
 from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
+from heerlen_pipeline.sources.headers import MeasureMatcher
+from heerlen_pipeline.transform.areas import NameResolver
 
 from .local_server import LocalServer
 

@@ -2,11 +2,11 @@ import pandas as pd
 import pytest
 
 from heerlen_pipeline import catalog
-from heerlen_pipeline.areas import NameResolver, areas_frame, programme_members
-from heerlen_pipeline.headers import MeasureMatcher
-from heerlen_pipeline.raw import SourceFileError, decode_csv, is_footer, read_source_files
 from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
-from heerlen_pipeline.staging import AreaNotResolved, SchemaDriftError, _footers, stage_source
+from heerlen_pipeline.sources.files import SourceFileError, decode_csv, is_footer, read_source_files
+from heerlen_pipeline.sources.headers import MeasureMatcher
+from heerlen_pipeline.transform.areas import NameResolver, areas_frame, programme_members
+from heerlen_pipeline.transform.staging import AreaNotResolved, SchemaDriftError, _footers, stage_source
 
 
 def _stage(source_id, snapshot=BUNDLED_SNAPSHOT_DIR):

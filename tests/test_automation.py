@@ -6,8 +6,8 @@ from __future__ import annotations
 import dagster as dg
 
 from heerlen_pipeline import catalog
-from heerlen_pipeline.automation import LIVE_TAGS
 from heerlen_pipeline.definitions import make_definitions
+from heerlen_pipeline.defs.automation import LIVE_TAGS
 from heerlen_pipeline.settings import Settings
 
 from .odata_mirror import Mirror, bundled_tables, duo_fixture, mirror_assets
@@ -69,7 +69,7 @@ def test_changed_stamp_requests_only_that_source_and_downstream(tmp_path):
 
 
 def test_a_live_tag_makes_one_run_live():
-    from heerlen_pipeline.resources import PipelineSettings
+    from heerlen_pipeline.defs.resources import PipelineSettings
 
     resource = PipelineSettings.from_settings(Settings.from_env())
     assert not resource.for_run({}).live

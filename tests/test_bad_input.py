@@ -15,9 +15,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from heerlen_pipeline.alerts import Alert, AlertSink
 from heerlen_pipeline.cli import main
 from heerlen_pipeline.definitions import make_definitions
+from heerlen_pipeline.quality.alerts import Alert, AlertSink
 
 from .webhook_receiver import WebhookReceiver
 

@@ -14,7 +14,8 @@ import pytest
 from heerlen_pipeline.cli import main
 from heerlen_pipeline.definitions import defs
 from heerlen_pipeline.settings import Settings
-from heerlen_pipeline.warehouse import PublishRefused, check_target, publish, sql_literal, sync_parquet, write_frame
+from heerlen_pipeline.store.publish import PublishRefused, check_target, publish, sync_parquet
+from heerlen_pipeline.store.tables import sql_literal, write_frame
 
 from .conftest import run_pipeline
 

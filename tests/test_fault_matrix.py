@@ -37,12 +37,12 @@ import duckdb
 import pytest
 
 from heerlen_pipeline import catalog
-from heerlen_pipeline.alerts import Alert, AlertSink
-from heerlen_pipeline.http_client import HttpClient, HttpError, same_host
-from heerlen_pipeline.landing import Landing, LandingCorrupt, UnsafePath
-from heerlen_pipeline.odata import ODataError
-from heerlen_pipeline.odata_schema import UnsafeKey
-from heerlen_pipeline.warehouse import set_aside_if_damaged
+from heerlen_pipeline.quality.alerts import Alert, AlertSink
+from heerlen_pipeline.sources.http import HttpClient, HttpError, same_host
+from heerlen_pipeline.sources.landing import Landing, LandingCorrupt, UnsafePath
+from heerlen_pipeline.sources.odata import ODataError
+from heerlen_pipeline.sources.odata_schema import UnsafeKey
+from heerlen_pipeline.store.build_db import set_aside_if_damaged
 
 from . import live_helpers
 from .live_helpers import client, fetch, only
@@ -696,13 +696,13 @@ def test_a_dagster_run_started_outside_the_cli_takes_the_same_run_lock(tmp_path,
     """A run from the UI, schedule or sensor waits for (here: gives up on) a `heerlen run` holding the lock."""
     import dagster as dg
 
-    from heerlen_pipeline.graph import staging_areas
-    from heerlen_pipeline.resources import build_resources
+    from heerlen_pipeline.defs.assets import staging_areas
+    from heerlen_pipeline.defs.resources import build_resources
     from heerlen_pipeline.settings import Settings
 
     settings = Settings.from_env(warehouse=tmp_path / "w.duckdb", build_dir=tmp_path / "build")
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
-                               "from heerlen_pipeline.runlock import hold; p = Path(sys.argv[1])\n"
+                               "from heerlen_pipeline.store.lock import hold; p = Path(sys.argv[1])\n"
                                "with hold(p):\n    print('held', flush=True); time.sleep(30)",
                                str(settings.build_dir / "run.lock")], stdout=subprocess.PIPE, text=True)
     try:

@@ -2,9 +2,9 @@ import pandas as pd
 import pytest
 
 from heerlen_pipeline import catalog
-from heerlen_pipeline.cells import parse_cells
-from heerlen_pipeline.headers import MeasureMatcher, UnitMismatch, header_key
-from heerlen_pipeline.staging import resolve_empty
+from heerlen_pipeline.sources.headers import MeasureMatcher, UnitMismatch, header_key
+from heerlen_pipeline.transform.cells import parse_cells
+from heerlen_pipeline.transform.staging import resolve_empty
 
 
 @pytest.fixture(scope="module")

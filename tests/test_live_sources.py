@@ -20,14 +20,14 @@ import duckdb
 import pytest
 
 from heerlen_pipeline import catalog
-from heerlen_pipeline.areas import NameResolver
-from heerlen_pipeline.duo import fetch_file, file_frame
-from heerlen_pipeline.headers import MeasureMatcher, SchemaDriftError
-from heerlen_pipeline.http_client import HttpError, Response
-from heerlen_pipeline.landing import Landing
-from heerlen_pipeline.live import LiveSourceError, fetch_live
 from heerlen_pipeline.settings import Settings
-from heerlen_pipeline.staging import stage_intervals, stage_source
+from heerlen_pipeline.sources.duo import fetch_file, file_frame
+from heerlen_pipeline.sources.headers import MeasureMatcher, SchemaDriftError
+from heerlen_pipeline.sources.http import HttpError, Response
+from heerlen_pipeline.sources.landing import Landing
+from heerlen_pipeline.sources.live import LiveSourceError, fetch_live
+from heerlen_pipeline.transform.areas import NameResolver
+from heerlen_pipeline.transform.staging import stage_intervals, stage_source
 
 from .live_helpers import FAST, client, fetch, only
 from .odata_mirror import Fault, Mirror, labour_participation_fixture

@@ -7,7 +7,7 @@ import re
 
 import dagster as dg
 
-from heerlen_pipeline.progress import step_lines_logger
+from heerlen_pipeline.defs.progress import step_lines_logger
 
 
 @dg.asset(key=["raw", "toy"])

@@ -18,8 +18,8 @@ import duckdb
 import pytest
 
 from heerlen_pipeline.cli import main
-from heerlen_pipeline.report import check_text, default_output, verdict_text, write_report
-from heerlen_pipeline.report_svg import nl_number
+from heerlen_pipeline.report.render import check_text, default_output, verdict_text, write_report
+from heerlen_pipeline.report.svg import nl_number
 
 AREAS = ("HEERLEN-NOORD", "HEERLEN-ZUID", "GM0917", "NL00")
 

@@ -6,8 +6,8 @@ import os
 import re
 
 from heerlen_pipeline import catalog
-from heerlen_pipeline.raw import read_source_files
 from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
+from heerlen_pipeline.sources.files import read_source_files
 
 
 def test_every_bundled_file_is_listed_with_its_checksum():

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from heerlen_pipeline.catalog import Indicator, MeasureRef
-from heerlen_pipeline.gaps import GAPS_SQL, VERDICTS_SQL
-from heerlen_pipeline.indicators import build_indicator_values
+from heerlen_pipeline.transform.gaps import GAPS_SQL, VERDICTS_SQL
+from heerlen_pipeline.transform.indicators import build_indicator_values
 
 
 def _one(con, sql, params=()):

@@ -1,0 +1,190 @@
+"""The data checks as Dagster asset checks: a Great Expectations suite per staged table plus the plain
+SQL checks of quality/checks.py. All are declared blocking: a failure with ERROR severity stops everything
+downstream (the published warehouse stays as it was); a WARN failure is reported and alerted only.
+
+Every outcome is recorded in audit.check_results (published as marts.check_results), and the rows a
+critical row-level expectation rejected are kept in audit.quarantined_rows with the reason and origin.
+"""
+
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import dagster as dg
+import duckdb
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from .. import catalog
+from ..quality import checks
+from ..quality.suites import ExpectationOutcome, load_suite, offending_rows, validate_frame
+from ..settings import Settings
+from ..store.tables import read_frame
+from .resources import PipelineSettings
+
+CHECK_COLUMNS = ["asset", "check_name", "severity", "passed", "observed", "run_id", "checked_at"]
+SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.WARN}
+
+
+def record_checks(con: duckdb.DuckDBPyConnection, asset: str, rows: list[dict], run_id: str) -> None:
+    now = datetime.now(UTC)
+    df = pd.DataFrame([{**r, "asset": asset, "run_id": run_id, "checked_at": now} for r in rows], columns=CHECK_COLUMNS)
+    con.execute("CREATE SCHEMA IF NOT EXISTS audit")
+    con.execute("CREATE TABLE IF NOT EXISTS audit.check_results (asset VARCHAR, check_name VARCHAR, severity VARCHAR, "
+                "passed BOOLEAN, observed VARCHAR, run_id VARCHAR, checked_at TIMESTAMP WITH TIME ZONE)")
+    con.register("_checks", df)
+    con.execute("INSERT INTO audit.check_results SELECT * FROM _checks")
+    con.unregister("_checks")
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, asset: str, outcome: ExpectationOutcome, rows: pd.DataFrame,
+                run_id: str) -> None:
+    """Keep rejected rows (nothing is lost): one JSON record per row, with the reason and the run."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS audit")
+    con.execute("CREATE TABLE IF NOT EXISTS audit.quarantined_rows (run_id VARCHAR, asset VARCHAR, check_name VARCHAR, "
+                "reason VARCHAR, source_file VARCHAR, row_nr BIGINT, record JSON, quarantined_at TIMESTAMP WITH TIME ZONE)")
+    now = datetime.now(UTC)
+    frame = pd.DataFrame({
+        "run_id": run_id, "asset": asset, "check_name": outcome.label(), "reason": outcome.observed,
+        "source_file": rows["source_file"] if "source_file" in rows else None,
+        "row_nr": rows["row_nr"] if "row_nr" in rows else None,
+        "record": rows.to_json(orient="records", lines=True, date_format="iso").splitlines(),
+        "quarantined_at": now,
+    })
+    con.register("_q", frame)
+    con.execute("INSERT INTO audit.quarantined_rows SELECT * FROM _q")
+    con.unregister("_q")
+
+
+def _origin(con: duckdb.DuckDBPyConnection, source_id: str) -> str:
+    """Where the checked rows came from: the files, or for live tables the URL of their first data page."""
+    rows = con.execute(f"""
+        SELECT f.source_file, any_value(p.url ORDER BY p.fetched_at) FILTER (WHERE p.entity IN ('TypedDataSet', 'file'))
+        FROM raw.files f LEFT JOIN raw.http_pages__{source_id} p ON p.table_id = f.table_id
+        WHERE f.source_id = ? GROUP BY 1 ORDER BY 1""", [source_id]).fetchall()
+    return ", ".join(f"{f} ({url})" if url else f for f, url in rows) or "no source files"
+
+
+def suite_check(context: dg.AssetCheckExecutionContext, con: duckdb.DuckDBPyConnection, key: dg.AssetKey,
+                name: str, table: str, suite: str, origin: str) -> dg.AssetCheckResult:
+    asset = key.to_user_string()
+    df = read_frame(con, f"SELECT * FROM {table}")
+    outcomes = validate_frame(df, load_suite(suite))
+    run_id = context.op_execution_context.run_id
+    record_checks(con, asset, [{"check_name": o.label(), "severity": o.severity, "passed": o.passed,
+                                "observed": o.observed} for o in outcomes], run_id)
+    failed = [o for o in outcomes if not o.passed]
+    errors = [o for o in failed if o.severity == "error"]
+    parts = []
+    for o in failed:
+        sample = offending_rows(df, o)
+        parts.append(f"[{o.severity}] {o.label()}: {o.observed}"
+                     + (f"\n{sample.to_string(index=False, max_colwidth=60)}" if len(sample) else ""))
+        if o.severity == "error" and o.unexpected_index:
+            _quarantine(con, asset, o, offending_rows(df, o, n=None), run_id)
+    where = f"table {table}, suite data_checks/{suite}.json, from {origin}"
+    description = ("\n".join(parts) + f"\n({where})") if failed else f"{len(outcomes)} expectations passed ({where})"
+    return dg.AssetCheckResult(
+        asset_key=key, check_name=name,
+        passed=not failed, severity=SEVERITY["error" if errors else "warn"], description=description[:4000],
+        metadata={"table": table, "suite": f"data_checks/{suite}.json", "expectations": len(outcomes),
+                  "failed_error": len(errors), "failed_warn": len(failed) - len(errors), "origin": origin[:1000],
+                  "quarantined_in": "audit.quarantined_rows (build database)" if errors else ""})
+
+
+def plain_check(context: dg.AssetCheckExecutionContext, con: duckdb.DuckDBPyConnection, key: dg.AssetKey,
+                outcome: checks.CheckOutcome, origin: str) -> dg.AssetCheckResult:
+    record_checks(con, key.to_user_string(), [{"check_name": outcome.name, "severity": outcome.severity, "passed": outcome.passed,
+                                "observed": outcome.summary[:500]}], context.op_execution_context.run_id)
+    return dg.AssetCheckResult(
+        asset_key=key, check_name=outcome.name, passed=outcome.passed, severity=SEVERITY[outcome.severity],
+        description=checks.describe(outcome, f"from {origin}")[:4000],
+        metadata={"failing_rows": len(outcome.sample), "severity_when_failing": outcome.severity,
+                  "sample": dg.MetadataValue.md(f"```\n{outcome.sample.to_string(index=False)}\n```"
+                                                if len(outcome.sample) else "_none_")})
+
+
+Check = Callable[[dg.AssetCheckExecutionContext, duckdb.DuckDBPyConnection, Settings], dg.AssetCheckResult]
+
+
+def _checks_of(key: dg.AssetKey, specs: list[tuple[str, str, Check]]):
+    """One step for all checks of an asset (one Dagster step each would cost more than the checks)."""
+
+    @dg.multi_asset_check(name=f"{'__'.join(key.path)}__checks",
+                          specs=[dg.AssetCheckSpec(n, asset=key, description=d, blocking=True) for n, d, _ in specs])
+    def _run(context: dg.AssetCheckExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
+        with build_db.get_connection() as con:
+            for _name, _d, fn in specs:
+                yield fn(context, con, settings.for_run(context.op_execution_context.run.tags))
+
+    return _run
+
+
+def source_checks(source: catalog.Source):
+    key = dg.AssetKey(["staging", source.id])
+    table = f"staging.obs__{source.id}"
+    measures = {m.name: m for m in catalog.load_measures()}
+
+    def empty(con) -> bool:  # a live-only source in a snapshot run
+        return not source.files and con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] == 0
+
+    def guarded(name: str, fn) -> Check:
+        def check(context, con, settings):
+            if empty(con):
+                return dg.AssetCheckResult(asset_key=key, check_name=name, passed=True,
+                                           description="live-only source: no data in a snapshot run")
+            return fn(context, con, settings)
+        return check
+
+    def files(con, settings: Settings):
+        expected = (source.live_variant() if settings.live and source.live else source).files
+        if not source.partitioned:
+            return expected
+        # Only the years in this build: a backfill of one year must not fail on years never loaded.
+        loaded = {y for (y,) in con.execute("SELECT DISTINCT year FROM raw.files WHERE source_id = ?",
+                                            [source.id]).fetchall()}
+        return tuple(f for f in expected if f.year in loaded)
+
+    return _checks_of(key, [
+        ("gx_staging_observations", "Great Expectations suite data_checks/staging_observations.json (per expectation "
+         "severity: error blocks, warn reports).",
+         guarded("gx_staging_observations", lambda ctx, con, s: suite_check(
+             ctx, con, key, "gx_staging_observations", table, "staging_observations", _origin(con, source.id)))),
+        ("counts_reconcile_with_gemeente", "ERROR: the wijken add up to the published gemeente row within CBS rounding.",
+         guarded("counts_reconcile_with_gemeente", lambda ctx, con, s: plain_check(
+             ctx, con, key, checks.counts_reconcile_with_gemeente(con, source.id, measures), _origin(con, source.id)))),
+        ("required_measures_present", "ERROR: every required measure resolved in every file or table.",
+         guarded("required_measures_present", lambda ctx, con, s: plain_check(
+             ctx, con, key, checks.required_measures_present(con, source, files(con, s)), _origin(con, source.id)))),
+        ("no_rejected_cells", "WARN: every cell parsed; rejected ones are kept in rejected_rows with the reason.",
+         lambda ctx, con, s: plain_check(ctx, con, key, checks.no_rejected_cells(con, source.id), _origin(con, source.id))),
+    ])
+
+
+def areas_checks():
+    key = dg.AssetKey(["staging", "areas"])
+    return _checks_of(key, [("gx_staging_areas", "Great Expectations suite data_checks/staging_areas.json.",
+                             lambda ctx, con, s: suite_check(ctx, con, key, "gx_staging_areas", "staging.areas",
+                                                             "staging_areas", "assets/areas/"))])
+
+
+def theme_checks(theme: str, indicators: list[catalog.Indicator]):
+    key = dg.AssetKey(["indicators", theme])
+    table = f"indicators.{theme}"
+    origin = f"indicators of theme {theme} (assets/indicators/{theme}.yaml)"
+
+    def plain(fn) -> Check:
+        return lambda ctx, con, s: plain_check(ctx, con, key, fn(con), origin)
+
+    return _checks_of(key, [
+        ("gx_indicator_values", "Great Expectations suite data_checks/indicator_values.json.",
+         lambda ctx, con, s: suite_check(ctx, con, key, "gx_indicator_values", table, "indicator_values", origin)),
+        ("values_in_plausible_range", "ERROR: every value lies in the range its definition declares.",
+         plain(lambda con: checks.values_in_plausible_range(con, table, indicators))),
+        ("suppression_respected", f"ERROR: no derived value rests on a base under {checks.MIN_BASE}.",
+         plain(lambda con: checks.suppression_respected(con, table, indicators))),
+        ("year_over_year_jumps", "WARN: Noord, Zuid, Heerlen and NL move less than max_change between years.",
+         plain(lambda con: checks.year_over_year_jumps(con, table, indicators))),
+        ("programme_wijken_complete", "WARN: every wijk of a programme area is present for every input.",
+         plain(lambda con: checks.programme_wijken_complete(con, indicators))),
+    ])

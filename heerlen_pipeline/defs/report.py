@@ -1,0 +1,16 @@
+"""The report as an asset: report/index, written after every publish."""
+
+import dagster as dg
+
+from ..report.render import write_report
+from .resources import PipelineSettings
+
+
+@dg.asset(key=["report", "index"], deps=[dg.AssetKey(["publish", "warehouse"])], group_name="marts",
+          kinds={"html"}, description="The routekaart report: one self-contained HTML page next to the warehouse.")
+def report_index(context: dg.AssetExecutionContext, settings: PipelineSettings):
+    result = write_report(settings.settings.warehouse)
+    context.log.info(f"wrote {result.path} ({result.indicators} indicators, {result.seconds:.2f}s)")
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(result.path)),
+                                          "indicators": result.indicators, "bytes": result.bytes,
+                                          "seconds": round(result.seconds, 3)})

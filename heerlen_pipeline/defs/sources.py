@@ -1,0 +1,107 @@
+"""Per source: its observable upstream (`source/<id>`), its raw rows (`raw/<id>`) and its staged observations
+(`staging/<id>`), partitioned by year where the source is. The asset modules do without `from __future__ import
+annotations`: Dagster reads the `context` annotation when it defines an asset."""
+
+import sys
+import warnings
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+from tqdm import tqdm
+
+from .. import catalog
+from ..sources.headers import MeasureMatcher
+from ..sources.land import land_source
+from ..sources.live import combine_versions, source_version
+from ..transform.areas import NameResolver
+from ..transform.stage import stage_part
+from .metadata import preview
+from .partitions import run_partitions, unit
+from .resources import PipelineSettings
+
+
+def _progress(context: dg.AssetExecutionContext, source_id: str):
+    """Download progress: a Dagster log line per page, and a bar when the CLI runs in a terminal."""
+    bars: dict[tuple[str, str], tqdm] = {}
+
+    def report(table_id: str, entity: str, pages: int, rows: int) -> None:
+        context.log.info(f"{source_id} {table_id} {entity}: page {pages}, {rows} rows so far")
+        if sys.stderr.isatty():
+            bar = bars.setdefault((table_id, entity), tqdm(desc=f"{table_id} {entity}", unit=" rows", leave=False))
+            bar.update(rows - bar.n)
+
+    return report
+
+
+def build_source_assets(source: catalog.Source, years: dg.PartitionsDefinition | None) -> list:
+    source_key = dg.AssetKey(["source", source.id])
+    raw_key = dg.AssetKey(["raw", source.id])
+    staging_key = dg.AssetKey(["staging", source.id])
+    group = source.theme
+    years = years if source.partitioned else None
+
+    def observe(settings: PipelineSettings):
+        return dg.DataVersion(source_version(source, settings.settings))
+
+    with warnings.catch_warnings():  # observable source assets are the documented way, though marked beta
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        source_asset = dg.observable_source_asset(
+            observe, key=source_key, group_name=group,
+            description=f"{source.title} upstream: version = the CBS tables' Modified stamps when live, "
+                        "the files' checksum otherwise.")
+
+    # No step-level RetryPolicy: the HTTP client retries what is worth retrying (429/5xx, resets, a body that breaks
+    # off), and Dagster would retry an interrupt too, so Ctrl-C or SIGTERM could not stop a run.
+    @dg.asset(key=raw_key, deps=[source_key], group_name=group, kinds={"duckdb"},
+              partitions_def=years,
+              description=f"{source.title} ({source.publisher}): rows exactly as received (file or OData pages)"
+                          + (", one partition per year." if years else "."))
+    def raw_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
+        s = settings.for_run(context.run.tags)
+        loads = []
+        with build_db.get_connection() as con:
+            for part in run_partitions(context, source):
+                loads.append(land_source(con, unit(source, part), part, s, _progress(context, source.id),
+                                         context.log.info))
+        files = [f for load in loads for f in load.files]
+        downloaded = sum(t.downloaded for load in loads for t in load.tables)
+        return dg.MaterializeResult(
+            data_version=dg.DataVersion(combine_versions({load.part or "": load.version for load in loads})),
+            metadata={
+                "dagster/row_count": sum(len(f.rows) - 1 for f in files),
+                "mode": "live" if s.live and source.live is not None else "snapshot",
+                "tables_downloaded": downloaded,
+                "tables_unchanged": sum(len(load.tables) for load in loads) - downloaded,
+                "files": dg.MetadataValue.md("\n".join(
+                    f"- `{f.file.path}` ({f.file.table_id}) sha256 `{f.sha256[:12]}…`" for f in files) or "_none_"),
+            },
+        )
+
+    @dg.asset(key=staging_key, deps=[raw_key, dg.AssetKey(["staging", "areas"])], group_name=group,
+              kinds={"duckdb"}, partitions_def=years,
+              description=f"{source.title}: long format (area_code, year, measure, value, unit, status).")
+    def staging_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
+        s = settings.for_run(context.run.tags)
+        live = s.live and source.live is not None
+        scope = {a["area_code"] for a in catalog.scope_areas(s.scope)}
+        matcher, resolver = MeasureMatcher(list(catalog.load_measures())), NameResolver(catalog.load_area_spec())
+        with build_db.get_connection() as con:
+            staged = [stage_part(con, unit(source, part), part, live, scope, matcher, resolver)
+                      for part in run_partitions(context, source)]
+        obs = pd.concat([st.observations for st in staged], ignore_index=True)
+        rejected = sum(len(st.rejected) for st in staged)
+        if rejected:
+            sample = pd.concat([st.rejected for st in staged]).head(3).to_dict("records")
+            context.log.warning(f"{source.id}: {rejected} cells rejected, e.g. {sample}")
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": len(obs),
+            "rejected_cells": rejected,
+            "out_of_scope_rows": sum(st.out_of_scope_rows for st in staged),
+            "status_counts": dg.MetadataValue.json(obs.status.value_counts().to_dict()),
+            "years": dg.MetadataValue.text(", ".join(str(y) for y in sorted(obs.year.unique()))),
+            "measures": dg.MetadataValue.text(", ".join(sorted(obs.measure.unique()))),
+            "preview": preview(obs),
+        })
+
+    return [source_asset, raw_asset, staging_asset]

@@ -1,0 +1,58 @@
+"""The areas, the join of every source's staged observations, and one indicator asset per theme."""
+
+from datetime import timedelta
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from .. import catalog
+from ..transform.indicators import build_indicator_values
+from ..transform.stage import join_sources, stage_areas
+from .metadata import preview
+from .resources import PipelineSettings
+
+
+@dg.asset(key=["staging", "areas"], group_name="areas", kinds={"duckdb"},
+          description="CBS areas of the scope and the programme areas under every definition (assets/areas/).")
+def staging_areas(settings: PipelineSettings, build_db: DuckDBResource):
+    with build_db.get_connection() as con:
+        areas = stage_areas(con, catalog.load_area_spec(), catalog.other_areas(settings.settings.scope))
+    return dg.MaterializeResult(metadata={"dagster/row_count": len(areas), "preview": preview(areas, 30)})
+
+
+def observations_asset(source_ids: list[str]) -> dg.AssetsDefinition:
+    @dg.asset(key=["staging", "observations"], deps=[dg.AssetKey(["staging", sid]) for sid in source_ids],
+              group_name="areas", kinds={"duckdb"},
+              description="All staged observations and schools, as views over the per-source staging tables.")
+    def staging_observations(build_db: DuckDBResource):
+        with build_db.get_connection() as con:
+            n = join_sources(con, source_ids)
+        return dg.MaterializeResult(metadata={"dagster/row_count": n})
+
+    return staging_observations
+
+
+# The live refresh is monthly: a theme not rebuilt for 40 days is overdue, after 100 days it is stale.
+INDICATOR_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(days=100), warn_window=timedelta(days=40))
+
+
+def build_theme_asset(theme: str, indicators: list[catalog.Indicator]):
+    key = dg.AssetKey(["indicators", theme])
+
+    @dg.asset(key=key, deps=[dg.AssetKey(["staging", "observations"]), dg.AssetKey(["staging", "areas"])],
+              group_name=theme, kinds={"duckdb"}, freshness_policy=INDICATOR_FRESHNESS,
+              description=f"Indicators of theme {theme}: " + ", ".join(i.id for i in indicators))
+    def theme_asset(build_db: DuckDBResource):
+        with build_db.get_connection() as con:
+            con.execute("CREATE SCHEMA IF NOT EXISTS indicators")
+            n = build_indicator_values(con, indicators, f"indicators.{theme}")
+            df = con.execute(f"SELECT * FROM indicators.{theme} WHERE area_code IN "
+                             "('HEERLEN-NOORD', 'HEERLEN-ZUID', 'GM0917', 'NL00') ORDER BY indicator_id, year, "
+                             "area_code, definition NULLS FIRST").df()
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": n,
+            "indicators": ", ".join(i.id for i in indicators),
+            "preview": preview(df, 20),
+        })
+
+    return theme_asset

@@ -1,0 +1,165 @@
+"""Data checks Great Expectations does not express well: plain SQL on the build database.
+
+Each returns a CheckOutcome; defs/checks.py turns it into a Dagster asset check (ERROR blocks, WARN reports)
+and records it in audit.check_results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+from ..catalog import Indicator, Measure, Source
+from ..transform.indicators import MIN_BASE
+
+DEFAULT_MAX_CHANGE = 0.5  # relative change between consecutive published years that deserves a look
+HEADLINE_AREAS = ("HEERLEN-NOORD", "HEERLEN-ZUID", "GM0917", "NL00")
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    name: str
+    severity: str  # error | warn: the severity when it fails
+    passed: bool
+    summary: str
+    sample: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def _outcome(name: str, severity: str, bad: pd.DataFrame, ok: str, fail: str) -> CheckOutcome:
+    return CheckOutcome(name, severity, bad.empty, ok if bad.empty else f"{len(bad)} {fail}", bad.head(10))
+
+
+UNPLACED = 0.001  # share of a gemeente's count that may lie outside its wijken (no wijk known for them)
+
+
+def counts_reconcile_with_gemeente(con: duckdb.DuckDBPyConnection, source_id: str,
+                                   measures: dict[str, Measure]) -> CheckOutcome:
+    """The wijken of a gemeente add up to its published row, within CBS rounding (each wijk count is
+    rounded to the measure's base, so the sum may be off by up to n x base; and a gemeente total also counts
+    the few people CBS cannot place in a wijk, up to UNPLACED of it: Velsen 2024 is 61 of 69,241 over its
+    wijken). Only where every wijk is published: a suppressed wijk makes the sum incomplete by design. A
+    missing or doubled wijk fails."""
+    counts = [m for m in measures.values() if m.rounding and m.unit == "aantal"]  # counts add up; shares do not
+    rounding = pd.DataFrame([(m.name, m.rounding) for m in counts], columns=["measure", "base"])
+    con.register("_rounding", rounding)
+    try:
+        bad = con.execute(f"""
+            WITH wijken AS (  -- a wijk code carries its gemeente: WK0917xx lies in GM0917
+                SELECT DISTINCT area_code, 'GM' || substr(area_code, 3, 4) AS gemeente FROM staging.areas
+                WHERE level = 'wijk'),
+            wijk AS (
+                SELECT a.gemeente, o.year, o.measure, sum(o.value) AS wijk_sum, count(*) AS wijken,
+                       bool_and(o.status = 'ok') AS complete, any_value(o.source_file) AS source_file
+                FROM staging.obs__{source_id} o JOIN wijken a USING (area_code)
+                GROUP BY ALL),
+            expected AS (SELECT gemeente, count(*) AS n FROM wijken GROUP BY 1)
+            SELECT w.gemeente AS area_code, w.year, w.measure, w.wijk_sum, g.value AS published, w.wijken,
+                   e.n AS wijken_expected, r.base * e.n + {UNPLACED} * g.value AS tolerance, w.source_file
+            FROM wijk w JOIN _rounding r USING (measure) JOIN expected e USING (gemeente)
+            JOIN staging.obs__{source_id} g ON g.area_code = w.gemeente AND g.year = w.year AND g.measure = w.measure
+            WHERE g.status = 'ok' AND (w.complete OR w.wijken <> e.n)
+              AND abs(w.wijk_sum - g.value) > r.base * e.n + {UNPLACED} * g.value
+            ORDER BY abs(w.wijk_sum - g.value) DESC""").df()
+    finally:
+        con.unregister("_rounding")
+    return _outcome("counts_reconcile_with_gemeente", "error", bad,
+                    "wijk sums match the gemeente rows within CBS rounding",
+                    "gemeente rows differ from the sum of their wijken by more than CBS rounding explains "
+                    "(a missing, doubled or corrupt wijk row?)")
+
+
+def required_measures_present(con: duckdb.DuckDBPyConnection, source: Source, files: tuple) -> CheckOutcome:
+    """Every required measure resolved in every file or table of the source (its values may all be empty:
+    a first release publishes some columns later, and that is recorded as 'missing')."""
+    have = con.execute(f"SELECT source_file, list(DISTINCT measure) FROM staging.obs__{source.id} GROUP BY 1").fetchall()
+    published = {f: set(ms) for f, ms in have}
+    missing = [{"source_file": f.path, "table_id": f.table_id, "year": f.year, "measure": m}
+               for f in files for m in source.file_required(f) if m not in published.get(f.path, set())]
+    return _outcome("required_measures_present", "error", pd.DataFrame(missing),
+                    "every required measure resolved in every file", "required measures not found in a file or table")
+
+
+def no_rejected_cells(con: duckdb.DuckDBPyConnection, source_id: str) -> CheckOutcome:
+    """Cells that could not be parsed are kept in rejected_rows with their reason; the rest publishes."""
+    bad = con.execute(f"SELECT * FROM staging.rejected__{source_id} ORDER BY source_file, row_nr").df()
+    return _outcome("no_rejected_cells", "warn", bad, "every cell parsed",
+                    "cells rejected (kept in marts.rejected_rows with their reason)")
+
+
+def suppression_respected(con: duckdb.DuckDBPyConnection, table: str, indicators: list[Indicator]) -> CheckOutcome:
+    """No value we derive (a ratio) is published on a base under MIN_BASE people or households. Weighted
+    means of a single CBS area are CBS's own published figure, suppressed by CBS where needed."""
+    ratios = [i.id for i in indicators if i.method in ("ratio", "school_ratio")]
+    bad = con.execute(f"""SELECT indicator_id, definition, area_code, year, value, denominator FROM {table}
+                          WHERE list_contains(?, indicator_id) AND value IS NOT NULL AND denominator < {MIN_BASE}
+                          ORDER BY denominator""", [ratios]).df()
+    return _outcome("suppression_respected", "error", bad, f"no value rests on a base under {MIN_BASE}",
+                    f"values published on a base under {MIN_BASE}")
+
+
+def values_in_plausible_range(con: duckdb.DuckDBPyConnection, table: str, indicators: list[Indicator]) -> CheckOutcome:
+    ranges = pd.DataFrame([(i.id, *i.value_range) for i in indicators], columns=["indicator_id", "lo", "hi"])
+    con.register("_ranges", ranges)
+    try:
+        bad = con.execute(f"""SELECT v.indicator_id, v.definition, v.area_code, v.year, v.value, r.lo, r.hi
+                              FROM {table} v JOIN _ranges r USING (indicator_id)
+                              WHERE v.value IS NOT NULL AND (v.value < r.lo OR v.value > r.hi)""").df()
+    finally:
+        con.unregister("_ranges")
+    return _outcome("values_in_plausible_range", "error", bad, "all values in their declared range",
+                    "values outside the range their definition declares")
+
+
+def year_over_year_jumps(con: duckdb.DuckDBPyConnection, table: str, indicators: list[Indicator]) -> CheckOutcome:
+    """Headline series (Noord, Zuid, Heerlen, NL) that move more between published years than the
+    indicator's max_change allows (relative). Real change happens, so this warns, it does not block."""
+    limits = pd.DataFrame([(i.id, i.max_change or DEFAULT_MAX_CHANGE) for i in indicators if i.method != "sum"],
+                          columns=["indicator_id", "max_change"])
+    con.register("_limits", limits)
+    try:
+        bad = con.execute(f"""
+            WITH s AS (
+                SELECT indicator_id, definition, area_code, year, value,
+                       lag(value) OVER (PARTITION BY indicator_id, definition, area_code ORDER BY year) AS previous,
+                       lag(year) OVER (PARTITION BY indicator_id, definition, area_code ORDER BY year) AS previous_year
+                FROM {table} WHERE status = 'ok' AND area_code IN {HEADLINE_AREAS})
+            SELECT s.*, round(abs(value - previous) / abs(previous), 3) AS change, l.max_change
+            FROM s JOIN _limits l USING (indicator_id)
+            WHERE previous IS NOT NULL AND previous <> 0 AND abs(value - previous) / abs(previous) > l.max_change
+            ORDER BY change DESC""").df()
+    finally:
+        con.unregister("_limits")
+    return _outcome("year_over_year_jumps", "warn", bad, "no headline series jumps beyond its max_change",
+                    "headline values changed more than their indicator's max_change since the previous year")
+
+
+def programme_wijken_complete(con: duckdb.DuckDBPyConnection, indicators: list[Indicator]) -> CheckOutcome:
+    """Every wijk of each programme area has a row (published or suppressed) for each indicator input in
+    every year another member wijk has one. A suppressed wijk lowers `coverage`, which is recorded; an
+    absent one means a source file lost a row."""
+    frames = []
+    for ind in indicators:
+        if ind.method.startswith("school"):
+            continue  # schools are placed by address; a wijk without a school is normal
+        measures = sorted({r.measure for r in ind.measure_refs()})
+        frames.append(con.execute("""
+            WITH have AS (SELECT DISTINCT area_code, year, measure FROM staging.observations WHERE list_contains(?, measure)),
+                 seen AS (SELECT DISTINCT m.definition, m.area_code, h.year, h.measure
+                          FROM have h JOIN staging.area_members m ON h.area_code = m.wijk_code)
+            SELECT ? AS indicator_id, s.definition, s.area_code AS programme_area, m.wijk_code AS absent_wijk, s.year, s.measure
+            FROM seen s JOIN staging.area_members m ON m.definition = s.definition AND m.area_code = s.area_code
+            LEFT JOIN have h ON h.area_code = m.wijk_code AND h.year = s.year AND h.measure = s.measure
+            WHERE h.area_code IS NULL""", [measures, ind.id]).df())
+    bad = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return _outcome("programme_wijken_complete", "warn", bad, "every programme wijk is present for every input",
+                    "programme-area inputs lack a member wijk's row")
+
+
+def describe(outcome: CheckOutcome, where: str) -> str:
+    """The failure text for people: what, where, and a sample of the offending rows."""
+    text = f"{outcome.summary} ({where})"
+    if not outcome.sample.empty:
+        text += "\n" + outcome.sample.head(5).to_string(index=False, max_colwidth=60)
+    return text

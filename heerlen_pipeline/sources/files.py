@@ -1,0 +1,120 @@
+"""Raw layer: every source file's rows exactly as received, plus load metadata."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from ..catalog import Source, SourceFile
+
+
+class SourceFileError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class RawFile:
+    source_id: str
+    file: SourceFile
+    path: Path
+    sha256: str
+    fetched_at: str
+    rows: pd.DataFrame  # all text, columns c0..cN; row 0 of a CSV is its header line
+    fetched_basis: str = "downloaded by this pipeline"  # how fetched_at is known
+
+    @property
+    def table_name(self) -> str:
+        return raw_table_name(self.source_id, self.file.path)
+
+
+def raw_table_name(source_id: str, file_path: str) -> str:
+    stem = re.sub(r"[^0-9a-z]+", "_", Path(file_path).stem.lower()).strip("_")
+    return f"{source_id}__{stem}"
+
+
+def files_version(files: list[RawFile]) -> str:
+    """A source's data version when read from files: the checksum of its files' checksums."""
+    return "sha256:" + hashlib.sha256("".join(f.sha256 for f in files).encode()).hexdigest()[:16]
+
+
+def text_frame(rows: list[list[str]]) -> pd.DataFrame:
+    """Rows of text as columns c0..cN (short rows padded with ''): the one raw shape every reader takes."""
+    width = max(len(r) for r in rows)
+    return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=[f"c{i}" for i in range(width)])
+
+
+def decode_csv(data: bytes, delimiter: str, encodings: tuple[str, ...] = ("utf-8-sig",), uniform: bool = True
+               ) -> pd.DataFrame:
+    """CSV bytes as a text frame; DUO publishes Windows-1252, so live DUO files pass a fallback.
+
+    Parsed as CSV (the csv module over the whole text), so only CR and LF end a record: a U+2028 or a form feed
+    inside a cell stays in the cell, where str.splitlines would cut the record in two. Blank lines (a doubled CR)
+    carry nothing and are dropped. With `uniform` (a table with one header line) every other record must have as
+    many fields as the header, or be a footer line ("Bron: CBS"): a record cut in two, or two glued together,
+    fails the file naming the line, instead of shifting cells into the wrong columns."""
+    for encoding in encodings:
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError as e:
+            error = e
+    else:
+        raise ValueError(f"not {' or '.join(encodings)} ({error})")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[list[str]] = []
+    try:
+        for record in reader:
+            if not record:
+                continue
+            if uniform and rows and len(record) != len(rows[0]) and not is_footer(record):
+                raise ValueError(f"line {reader.line_num} has {len(record)} fields where the header has {len(rows[0])}: "
+                                 f"{_preview(record)} (a line break inside an unquoted cell, or a broken row?)")
+            rows.append(record)
+    except csv.Error as e:
+        raise ValueError(f"line {reader.line_num}: not valid CSV ({e})") from None
+    if not rows:
+        raise ValueError("empty file")
+    return text_frame(rows)
+
+
+FOOTER = re.compile(r"^(Bron|Source)\b", re.IGNORECASE)  # StatLine exports end with "Bron: CBS" lines
+
+
+def is_footer(record: list[str]) -> bool:
+    """A footer line by its shape: one filled field, and that field names the source."""
+    filled = [c.strip() for c in record if c.strip()]
+    return len(filled) == 1 and bool(FOOTER.match(filled[0]))
+
+
+def _preview(record: list[str], n: int = 120) -> str:
+    return repr((",".join(record))[:n])
+
+
+def read_source_files(source: Source, snapshot_dir: Path) -> list[RawFile]:
+    out = []
+    for f in source.files:
+        path = snapshot_dir / f.path
+        if not path.is_file():
+            raise SourceFileError(f"source {source.id}: file {path} (table {f.table_id}) does not exist")
+        data = path.read_bytes()
+        try:
+            frame = decode_csv(data, f.delimiter, uniform=source.reader == "wide")
+        except ValueError as e:
+            raise SourceFileError(f"source {source.id}: file {path}: {e}") from None
+        sha256 = hashlib.sha256(data).hexdigest()
+        prov = f.provenance
+        if prov is not None and prov.sha256 == sha256:  # the bundled bytes: when the publisher gave them out
+            fetched_at, basis = prov.fetched, prov.basis
+        else:  # a file of the user's own: all we know is when it was written here
+            fetched_at = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat()
+            basis = "the file's modification time" + (" (not the bundled copy)" if prov is not None else "")
+        out.append(RawFile(source_id=source.id, file=f, path=path, sha256=sha256, fetched_at=fetched_at, rows=frame,
+                           fetched_basis=basis))
+    return out

@@ -1,0 +1,77 @@
+"""Is the published warehouse current? Compare what it was built from with what is upstream now.
+
+A build records every source's version (the CBS tables' Modified stamps when live, the files' checksum
+otherwise), a fingerprint of the code and definitions, the area definition and the source mode. When
+all of them are unchanged a refresh has nothing to do, and `heerlen run` stops before any download.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import duckdb
+
+from .. import __version__, catalog
+from ..settings import ASSETS_DIR, DATA_CHECKS_DIR, Settings
+from .http import HttpClient
+from .live import source_version
+from .odata import ODataClient
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the whole heerlen_pipeline package
+
+
+def code_version() -> str:
+    """The package version and, in a git checkout, the commit: `0.1.0+6af91ac`."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=PACKAGE_DIR.parent).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{__version__}+{sha}" if sha else __version__
+
+
+def config_fingerprint() -> str:
+    """Checksum of everything besides the data that shapes the warehouse: code, definitions, suites."""
+    h = hashlib.sha256()
+    for root, pattern in ((PACKAGE_DIR, "**/*.py"), (PACKAGE_DIR, "**/*.css"), (ASSETS_DIR, "**/*"),
+                          (DATA_CHECKS_DIR, "*.json")):
+        for path in sorted(p for p in root.glob(pattern) if p.is_file()):
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def source_mode(settings: Settings) -> str:
+    return "live" if settings.live else "snapshot"
+
+
+def current_versions(settings: Settings) -> dict[str, str]:
+    client = None if settings.replay or not settings.live else ODataClient(HttpClient(), settings.catalogue_urls)
+    return {sid: source_version(src, settings, client) for sid, src in catalog.load_sources().items()}
+
+
+STAMP_FIELDS = ("source_versions", "config_fingerprint", "area_definition", "source_mode", "scope")
+
+
+def build_stamp(settings: Settings, versions: dict[str, str]) -> dict[str, str]:
+    return {"source_versions": json.dumps(versions, sort_keys=True), "config_fingerprint": config_fingerprint(),
+            "area_definition": settings.area_definition, "source_mode": source_mode(settings), "scope": settings.scope}
+
+
+def published_stamp(warehouse: Path) -> dict[str, str] | None:
+    if not warehouse.is_file():
+        return None
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            row = con.execute(f"SELECT {', '.join(STAMP_FIELDS)} FROM marts.build_info").fetchall()[0]
+    except duckdb.Error:  # an older warehouse without these columns: rebuild
+        return None
+    return dict(zip(STAMP_FIELDS, row, strict=True))
+
+
+def up_to_date(settings: Settings) -> bool:
+    published = published_stamp(settings.warehouse)
+    return published is not None and published == build_stamp(settings, current_versions(settings))
