@@ -46,10 +46,12 @@ def build_source_assets(source: catalog.Source, years: dg.PartitionsDefinition |
 
     with warnings.catch_warnings():  # observable source assets are the documented way, though marked beta
         warnings.simplefilter("ignore", dg.BetaWarning)
+        # Called with its options first: given the function and options at once, Dagster drops the options (the
+        # key among them), and every source became one stray asset named `observe`.
         source_asset = dg.observable_source_asset(
-            observe, key=source_key, group_name=group,
+            key=source_key, group_name=group,
             description=f"{source.title} upstream: version = the CBS tables' Modified stamps when live, "
-                        "the files' checksum otherwise.")
+                        "the files' checksum otherwise.")(observe)
 
     # No step-level RetryPolicy: the HTTP client retries what is worth retrying (429/5xx, resets, a body that breaks
     # off), and Dagster would retry an interrupt too, so Ctrl-C or SIGTERM could not stop a run.
