@@ -14,9 +14,15 @@ import yaml
 
 from .settings import ASSETS_DIR
 
-THEMES = ("demografie", "leren", "werken", "gezondheid", "wonen", "veiligheid")
-DIRECTIONS = ("higher_is_better", "lower_is_better", "context")
-METHODS = ("ratio", "weighted_mean", "sum", "school_ratio", "school_sum")
+# Themes, directions and methods (assets/vocabulary.yaml), with their names and what they imply.
+_WORDS = yaml.safe_load((ASSETS_DIR / "vocabulary.yaml").read_text(encoding="utf-8"))
+THEMES = tuple(_WORDS["themes"])  # the routekaart's order, then the demographic context
+THEME_NAMES = {t: (d["name_nl"], d["name_en"]) for t, d in _WORDS["themes"].items()}
+DIRECTIONS = tuple(_WORDS["directions"])
+DIRECTION_NAMES = {k: (d["name_nl"], d["name_en"]) for k, d in _WORDS["directions"].items()}
+NORMATIVE = tuple(k for k, d in _WORDS["directions"].items() if d["normative"])  # a gap to close
+METHODS = tuple(_WORDS["methods"])
+COUNT_METHODS = tuple(k for k, d in _WORDS["methods"].items() if not d["comparable"])  # level depends on size
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -343,16 +349,58 @@ def load_indicators(assets_dir: Path = ASSETS_DIR) -> tuple[Indicator, ...]:
     return tuple(indicators)
 
 
+@dataclass(frozen=True)
+class Area:
+    code: str
+    name: str
+    name_en: str
+
+
+@dataclass(frozen=True)
+class FocusArea:
+    """assets/areas/focus_areas/<id>.yaml: the programme area (`focus`), the rest of its gemeente, the gemeente and
+    the country it is compared with, and its definitions (named wijk lists)."""
+
+    id: str
+    focus: Area
+    rest: Area
+    gemeente: Area
+    nation: Area
+    default: str
+    definitions: dict[str, dict[str, Any]]  # name -> {description, wijken}
+
+
+DEFAULT_FOCUS_AREA = "heerlen-noord"
+
+
+@lru_cache(maxsize=4)
+def load_focus_area(focus_id: str = DEFAULT_FOCUS_AREA, assets_dir: Path = ASSETS_DIR) -> FocusArea:
+    path = assets_dir / "areas" / "focus_areas" / f"{focus_id}.yaml"
+    if not path.is_file():
+        raise CatalogError(f"no focus area {focus_id!r}: {path} does not exist")
+    d = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return FocusArea(id=d["id"], focus=Area(d["code"], d["name"], d["name_en"]), rest=Area(**d["rest"]),
+                     gemeente=Area(**d["gemeente"]), nation=Area(**d["nation"]), default=d["default"],
+                     definitions=d["definitions"])
+
+
 @lru_cache(maxsize=4)
 def load_area_spec(assets_dir: Path = ASSETS_DIR) -> dict[str, Any]:
-    spec = yaml.safe_load((assets_dir / "areas" / "programme_areas.yaml").read_text(encoding="utf-8"))
+    """The focus area as the area builders read it, with the CBS areas of its gemeente (cbs_areas.csv)."""
+    focus = load_focus_area(DEFAULT_FOCUS_AREA, assets_dir)
+    spec: dict[str, Any] = {
+        "focus": focus, "default": focus.default, "gemeente": focus.gemeente.code,
+        "definitions": {name: {"description": d["description"], "noord": d["wijken"]}
+                        for name, d in focus.definitions.items()},
+        "programme_areas": {focus.focus.code: focus.focus.name, focus.rest.code: focus.rest.name},
+    }
     with open(assets_dir / "areas" / "cbs_areas.csv", newline="", encoding="utf-8") as f:
         spec["cbs_areas"] = list(csv.DictReader(f))
     wijken = {a["area_code"] for a in spec["cbs_areas"] if a["level"] == "wijk"}
     for name, d in spec["definitions"].items():
         unknown = set(d["noord"]) - wijken
         if unknown:
-            raise CatalogError(f"programme_areas.yaml: definition {name} names unknown wijken {sorted(unknown)}")
+            raise CatalogError(f"focus area {focus.id}: definition {name} names unknown wijken {sorted(unknown)}")
     return spec
 
 

@@ -44,3 +44,14 @@ def test_layers_import_downwards_only():
     for base in BASE - {"__init__"}:  # the base modules (settings, catalog) import no layer at all
         wrong += [f"{base}.py imports {other}" for other in _imports(PACKAGE / f"{base}.py")[0] - BASE]
     assert wrong == []
+
+
+def test_area_codes_live_in_assets_not_in_code():
+    """The focus area's codes (assets/areas/focus_areas/) are read, never written into the code."""
+    from heerlen_pipeline import catalog
+
+    focus = catalog.load_focus_area()
+    codes = [focus.focus.code, focus.rest.code, focus.gemeente.code]
+    found = [f"{p.relative_to(PACKAGE)}: {c}" for p in PACKAGE.rglob("*.py") for c in codes
+             if c in p.read_text(encoding="utf-8")]
+    assert found == []

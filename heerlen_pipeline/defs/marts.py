@@ -8,6 +8,7 @@ from ..sources.live import combine_versions
 from ..sources.versions import build_stamp, code_version
 from ..store.publish import publish
 from ..store.tables import read_frame
+from ..transform.areas import NOORD
 from ..transform.gaps import GAPS_SQL, VERDICTS_SQL
 from ..transform.marts import build_audit_marts, build_value_marts
 from ..transform.ranks import NATIONAL_RANK_SQL
@@ -54,8 +55,8 @@ def marts_gaps(build_db: DuckDBResource):
 def marts_national_rank(build_db: DuckDBResource):
     with build_db.get_connection() as con:
         con.execute(NATIONAL_RANK_SQL)
-        df = con.execute("SELECT * FROM marts.national_rank WHERE area_code = 'HEERLEN-NOORD' "
-                         "ORDER BY indicator_id, year").df()
+        df = con.execute("SELECT * FROM marts.national_rank WHERE area_code = ? ORDER BY indicator_id, year",
+                         [NOORD]).df()
     return dg.MaterializeResult(metadata={"dagster/row_count": len(df), "preview": preview(df, 20)})
 
 

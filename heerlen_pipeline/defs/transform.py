@@ -6,6 +6,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from .. import catalog
+from ..transform.areas import HEERLEN, NEDERLAND, NOORD, ZUID
 from ..transform.indicators import build_indicator_values
 from ..transform.stage import join_sources, stage_areas
 from .metadata import preview
@@ -46,9 +47,9 @@ def build_theme_asset(theme: str, indicators: list[catalog.Indicator]):
         with build_db.get_connection() as con:
             con.execute("CREATE SCHEMA IF NOT EXISTS indicators")
             n = build_indicator_values(con, indicators, f"indicators.{theme}")
-            df = con.execute(f"SELECT * FROM indicators.{theme} WHERE area_code IN "
-                             "('HEERLEN-NOORD', 'HEERLEN-ZUID', 'GM0917', 'NL00') ORDER BY indicator_id, year, "
-                             "area_code, definition NULLS FIRST").df()
+            df = con.execute(f"SELECT * FROM indicators.{theme} WHERE list_contains(?, area_code) "
+                             "ORDER BY indicator_id, year, area_code, definition NULLS FIRST",
+                             [[NOORD, ZUID, HEERLEN, NEDERLAND]]).df()
         return dg.MaterializeResult(metadata={
             "dagster/row_count": n,
             "indicators": ", ".join(i.id for i in indicators),

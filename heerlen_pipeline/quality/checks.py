@@ -12,10 +12,11 @@ import duckdb
 import pandas as pd
 
 from ..catalog import Indicator, Measure, Source
+from ..transform.areas import HEERLEN, NEDERLAND, NOORD, ZUID
 from ..transform.indicators import MIN_BASE
 
 DEFAULT_MAX_CHANGE = 0.5  # relative change between consecutive published years that deserves a look
-HEADLINE_AREAS = ("HEERLEN-NOORD", "HEERLEN-ZUID", "GM0917", "NL00")
+HEADLINE_AREAS = (NOORD, ZUID, HEERLEN, NEDERLAND)
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def counts_reconcile_with_gemeente(con: duckdb.DuckDBPyConnection, source_id: st
     con.register("_rounding", rounding)
     try:
         bad = con.execute(f"""
-            WITH wijken AS (  -- a wijk code carries its gemeente: WK0917xx lies in GM0917
+            WITH wijken AS (  -- a wijk code carries its gemeente: WKggggxx lies in GMgggg
                 SELECT DISTINCT area_code, 'GM' || substr(area_code, 3, 4) AS gemeente FROM staging.areas
                 WHERE level = 'wijk'),
             wijk AS (

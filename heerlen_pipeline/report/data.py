@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from .. import catalog
 from ..transform import gaps
-from .svg import HEERLEN, NEDERLAND, NOORD, ZUID
+from ..transform.areas import HEERLEN, NEDERLAND, NOORD, ZUID
 
 AREAS = (NOORD, ZUID, HEERLEN, NEDERLAND)
-COUNT_METHODS = {"sum", "school_sum"}  # levels of counts are not comparable between areas (see transform/gaps.py)
+COUNT_METHODS = catalog.COUNT_METHODS  # levels of counts are not comparable between areas (see transform/gaps.py)
 TARGETS = tuple(gaps.TARGETS)
 VERDICTS = gaps.VERDICTS
 SHOWN = ("ok", "low_coverage")  # statuses that carry a value
@@ -53,7 +54,7 @@ class Warehouse:
 
 
 def normative(ind: dict) -> bool:
-    return ind["direction"] in ("higher_is_better", "lower_is_better") and ind["method"] not in COUNT_METHODS
+    return ind["direction"] in catalog.NORMATIVE and ind["method"] not in COUNT_METHODS
 
 
 def interval(row: dict | None) -> tuple[float, float] | None:

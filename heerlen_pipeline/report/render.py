@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
+from .. import catalog
+from ..transform.areas import FOCUS
 from ..transform.gaps import BASELINE_YEAR, PARITY_YEAR
 from ..transform.gaps import TARGETS as TARGETS_SPEC
 from .data import AREAS, COUNT_METHODS, SHOWN, TARGETS, VERDICTS, Warehouse, interval, load, normative, tally
@@ -40,17 +42,12 @@ from .svg import (
     nl_number,
 )
 
-AREA_NAMES = {NOORD: "Heerlen-Noord", ZUID: "Heerlen-Zuid", HEERLEN: "Heerlen", NEDERLAND: "Nederland"}
-AREA_NAMES_EN = {NOORD: "Heerlen North", ZUID: "Heerlen South", HEERLEN: "Heerlen (municipality)", NEDERLAND: "Netherlands"}
-TARGET_NAMES = {"nederland": "Nederland", "zuid": "Heerlen-Zuid"}
-THEMES = {  # the five routekaart themes, then the demographic context
-    "leren": ("Leren", "Learning"), "werken": ("Werken en inkomen", "Work and income"),
-    "gezondheid": ("Gezondheid", "Health"), "wonen": ("Wonen", "Housing"), "veiligheid": ("Veiligheid", "Safety"),
-    "demografie": ("Demografie", "Demographics"),
-}
-DIRECTIONS = {"higher_is_better": ("Hoger is beter", "higher is better"),
-              "lower_is_better": ("Lager is beter", "lower is better"),
-              "context": ("Context: geen goed of slecht", "context, no normative direction")}
+# The names of the four compared areas, from the focus area (assets/areas/focus_areas/).
+AREA_NAMES = {a.code: a.name for a in (FOCUS.focus, FOCUS.rest, FOCUS.gemeente, FOCUS.nation)}
+AREA_NAMES_EN = {a.code: a.name_en for a in (FOCUS.focus, FOCUS.rest, FOCUS.gemeente, FOCUS.nation)}
+NOORD_NAME, ZUID_NAME, GEMEENTE_NAME = AREA_NAMES[NOORD], AREA_NAMES[ZUID], AREA_NAMES[HEERLEN]
+TARGET_NAMES = {"nederland": AREA_NAMES[NEDERLAND], "zuid": ZUID_NAME}
+THEMES, DIRECTIONS = catalog.THEME_NAMES, catalog.DIRECTION_NAMES  # (Dutch, English), routekaart order
 VERDICT_NL = {"closing": "kloof kleiner", "widening": "kloof groter", "no clear change": "geen duidelijke verandering",
               "not yet measurable": "nog niet te meten"}
 # The CBS legend, as it marks a cell without a value; status labels for values we withhold or lack.
@@ -204,7 +201,7 @@ def _chart_areas(ind: dict, vals: dict[str, dict[int, dict]]) -> list[str]:
 def _trend_chart(ind: dict, wh: Warehouse, years: list[int]) -> str:
     iid, vals, f = ind["indicator_id"], wh.values.get(ind["indicator_id"], {}), _fmt(ind)
     chart_id, name = f"c-{iid}-trend", ind["name_nl"]
-    title = f"{name}: Heerlen-Noord, Heerlen-Zuid, Heerlen en Nederland per jaar"
+    title = f"{name}: {NOORD_NAME}, {ZUID_NAME}, {GEMEENTE_NAME} en Nederland per jaar"
     areas = _chart_areas(ind, vals)
     if not areas:
         return empty_chart(chart_id, title, f"Geen cijfers voor {name} in deze build.", "Geen gegevens in deze build")
@@ -239,7 +236,7 @@ def _gap_chart(ind: dict, wh: Warehouse) -> str:
     if not lines:
         return ""
     worse = "boven" if ind["direction"] == "lower_is_better" else "onder"
-    desc = (f"Kloof van Heerlen-Noord ({gu}) per jaar, tegenover Nederland en tegenover Heerlen-Zuid, elk met een "
+    desc = (f"Kloof van {NOORD_NAME} ({gu}) per jaar, tegenover Nederland en tegenover {ZUID_NAME}, elk met een "
             f"stippellijn van de kloof in het basisjaar naar nul in {PARITY_YEAR}. "
             + " ".join(f"{ln.label}: basisjaar {ln.baseline[0]} ({f(ln.baseline[1], True)}); "
                        + "; ".join(f"{y}: {f(g, True)}" for y, g in sorted(ln.values.items()) if g is not None) + "."
@@ -338,8 +335,8 @@ def _wijk_view(ind: dict, wh: Warehouse) -> str:
     wijk_rows = {code: rows for code, rows in vals.items() if code in wh.wijken}
     years = sorted({y for rows in wijk_rows.values() for y, r in rows.items() if r["status"] == "ok"})
     if not years:
-        return ('<div class="wijken"><h4>Wijken van Heerlen</h4><p class="note">Geen wijkcijfers voor deze indicator '
-                "in deze build.</p></div>")
+        return (f'<div class="wijken"><h4>Wijken van {GEMEENTE_NAME}</h4><p class="note">Geen wijkcijfers voor deze '
+                "indicator in deze build.</p></div>")
     year = years[-1]
     in_year = {code: rows[year] for code, rows in wijk_rows.items() if year in rows}
     bars = sorted((Bar(code, wh.wijken[code][0], wh.wijken[code][1], r["value"], interval(r))
@@ -355,7 +352,7 @@ def _wijk_view(ind: dict, wh: Warehouse) -> str:
             + "; ".join(f"{i}. {b.label} ({AREA_NAMES[b.group]}): {f(b.value)}" for i, b in enumerate(bars, 1))
             + (". " + "; ".join(f"{label}: {f(v)}" for _k, label, v in refs) if refs else "") + ".")
     chart = bar_chart(f"c-{iid}-wijken", title, desc, bars, [(k, AREA_NAMES[k], v) for k, _l, v in refs],
-                      f, ind["unit"], {NOORD: "Heerlen-Noord", ZUID: "Heerlen-Zuid"})
+                      f, ind["unit"], {NOORD: NOORD_NAME, ZUID: ZUID_NAME})
     note = ""
     if withheld:
         note = ("<p class=\"note\">Zonder waarde (geen staaf, geen nul): "
@@ -370,18 +367,19 @@ def _wijk_view(ind: dict, wh: Warehouse) -> str:
              f'{_th("Code", "Code")}{_th("Programmagebied", "Programme area")}{_th("Waarde", "Value")}</tr></thead>'
              f"<tbody>{rows}</tbody></table></details>")
     later = f" (het laatste jaar met wijkcijfers; eerder: {_years_text(years[:-1])})" if len(years) > 1 else ""
-    return (f'<div class="wijken"><h4>Wijken van Heerlen, {year}{later}</h4>{chart}'
-            f'<p class="note">Gerangschikt van hoog naar laag.{order} N = wijk in Heerlen-Noord, Z = wijk in '
-            f"Heerlen-Zuid (indeling {escape(wh.definition)}).</p>{note}{table}</div>")
+    return (f'<div class="wijken"><h4>Wijken van {GEMEENTE_NAME}, {year}{later}</h4>{chart}'
+            f'<p class="note">Gerangschikt van hoog naar laag.{order} N = wijk in {NOORD_NAME}, Z = wijk in '
+            f"{ZUID_NAME} (indeling {escape(wh.definition)}).</p>{note}{table}</div>")
 
 
 def _rank_note(ind: dict, rank: dict) -> str:
     """Where Noord stands among Dutch wijken outside Heerlen (national builds): by wijken and by people."""
     f, est = _fmt(ind), _estimate(ind)
     place, worse = ("beter dan", "slechter") if ind["direction"] != "context" else ("hoger dan", "lager")
-    text = (f"<strong>Landelijk:</strong> in {rank['year']} scoorde Heerlen-Noord {f(rank['value'])}"
+    text = (f"<strong>Landelijk:</strong> in {rank['year']} scoorde {NOORD_NAME} {f(rank['value'])}"
             f"{' (schatting van het RIVM)' if est else ''}: {place} {nl_number(rank['percentile_rank'], 1)}% van de "
-            f"{nl_number(rank['peers'])} Nederlandse wijken buiten de gemeente Heerlen{' (ook schattingen)' if est else ''}"
+            f"{nl_number(rank['peers'])} Nederlandse wijken buiten de gemeente {GEMEENTE_NAME}"
+            f"{' (ook schattingen)' if est else ''}"
             f"; hun mediaan is {f(rank['peer_median'])}.")
     if rank.get("residents_worse_share") is not None:
         text += (f" Naar inwoners gewogen woont {nl_number(rank['residents_worse_share'], 1)}% van de mensen in die "
@@ -717,8 +715,8 @@ def _area_definition(wh: Warehouse) -> str:
     return (f"<p>Gebiedsindeling in dit rapport: <strong>{escape(wh.definition)}</strong>. De precieze wijkenlijst "
             "van het programma is niet gepubliceerd; beide kandidaat-indelingen staan in het warehouse "
             "(<code>marts.programme_values</code>).</p>"
-            f"<p><strong>Heerlen-Noord</strong> ({sum(p == NOORD for _n, p in wh.wijken.values())} wijken): {names(NOORD)}.</p>"
-            f"<p><strong>Heerlen-Zuid</strong> ({sum(p == ZUID for _n, p in wh.wijken.values())} wijken): {names(ZUID)}.</p>"
+            f"<p><strong>{NOORD_NAME}</strong> ({sum(p == NOORD for _n, p in wh.wijken.values())} wijken): {names(NOORD)}.</p>"
+            f"<p><strong>{ZUID_NAME}</strong> ({sum(p == ZUID for _n, p in wh.wijken.values())} wijken): {names(ZUID)}.</p>"
             + "".join(f"<p>{o}</p>" for o in other))
 
 
@@ -811,7 +809,7 @@ def _how_to_read() -> str:
 <h2>Zo leest u dit rapport <span class="en" lang="en">How to read this report</span></h2>
 <ul class="legend-key">{key}</ul>
 <ul>
-<li><strong>Kloof</strong>: de waarde van Heerlen-Noord min die van Nederland (of van Heerlen-Zuid), in de eenheid
+<li><strong>Kloof</strong>: de waarde van {NOORD_NAME} min die van Nederland (of van {ZUID_NAME}), in de eenheid
 van de indicator (bij percentages in procentpunten). Het routekaartdoel: geen kloof meer met Nederland én met Zuid.</li>
 <li><strong>Basisjaar</strong>: per indicator en per vergelijking het laatste jaar tot en met {BASELINE_YEAR} waarin
 Noord en de ander allebei een cijfer hebben; is er zo'n jaar niet, dan het eerste latere jaar.</li>
@@ -875,15 +873,15 @@ def render(wh: Warehouse, now: datetime | None = None) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="heerlen-pipeline {escape(str(b.get('code_version') or ''))}">
-<title>Routekaart Heerlen-Noord: wordt de kloof kleiner?</title>
+<title>Routekaart {NOORD_NAME}: wordt de kloof kleiner?</title>
 <style>{CSS}</style>
 </head>
 <body>
 <header class="page">
-<p class="en" lang="en">Routemap Heerlen-Noord: is the gap closing? (in Dutch; English names in the tables)</p>
-<h1>Routekaart Heerlen-Noord: wordt de kloof kleiner?</h1>
-<p class="lead">Hoe staat Heerlen-Noord ervoor naast Heerlen-Zuid, heel Heerlen en Nederland, op de vijf thema's van
-de routekaart? Het doel: in {PARITY_YEAR} maakt het niet meer uit of een kind in Heerlen-Noord, in Heerlen-Zuid of in
+<p class="en" lang="en">Routemap {NOORD_NAME}: is the gap closing? (in Dutch; English names in the tables)</p>
+<h1>Routekaart {NOORD_NAME}: wordt de kloof kleiner?</h1>
+<p class="lead">Hoe staat {NOORD_NAME} ervoor naast {ZUID_NAME}, heel {GEMEENTE_NAME} en Nederland, op de vijf thema's van
+de routekaart? Het doel: in {PARITY_YEAR} maakt het niet meer uit of een kind in {NOORD_NAME}, in {ZUID_NAME} of in
 een gemiddelde Nederlandse wijk opgroeit. <strong>Cijfers tot en met {until or 'onbekend'}</strong>; warehouse gebouwd op
 {nl_datetime(b.get('built_at'))}; gebiedsindeling <strong>{escape(wh.definition)}</strong>.</p>
 <nav class="toc" aria-label="Inhoud">{toc}<a href="#interventies">Interventies</a><a href="#leeswijzer">Zo leest u dit</a>

@@ -11,9 +11,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
+from ..transform.areas import HEERLEN, NEDERLAND, NOORD, ZUID
+
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies; markers differ too, so colour is
 # never the only cue. Noord is the emphasised series everywhere on the page.
-NOORD, ZUID, HEERLEN, NEDERLAND = "HEERLEN-NOORD", "HEERLEN-ZUID", "GM0917", "NL00"
 COLOURS = {NOORD: "#D55E00", ZUID: "#0072B2", HEERLEN: "#009E73", NEDERLAND: "#000000"}
 MARKERS = {NOORD: "circle", ZUID: "square", HEERLEN: "triangle", NEDERLAND: "diamond"}
 SHORT = {NOORD: "N", ZUID: "Z"}  # beside each wijk's name, so the bar's area is in the text, not only in its colour

@@ -20,7 +20,7 @@ MAX_PAGES = 10_000
 # Entity sets that are not dimension lists; every other entity set read is one (Perioden, SoortMisdrijf, …).
 NOT_DIMENSIONS = {"TableInfos", "DataProperties", "TypedDataSet", "UntypedDataSet", "CategoryGroups"}
 DATA = "TypedDataSet"  # the entity set of the figures themselves
-# A dimension code as CBS spells it ('GM0917    ', '0.0.0 ', 'T001038 ', '2012JJ00'): nothing that could
+# A dimension code as CBS spells it ('GM0363    ', '0.0.0 ', 'T001038 ', '2012JJ00'): nothing that could
 # end a quoted string in $filter, or add a clause to it.
 PLAIN_CODE = re.compile(r"[A-Za-z0-9_.\- ]+")
 

@@ -17,6 +17,11 @@ def sql_literal(text: object) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
+def sql_list(values) -> str:
+    """A parenthesised list of literals, for `IN (…)`: `('sum', 'school_sum')`."""
+    return "(" + ", ".join(sql_literal(v) for v in values) + ")"
+
+
 def read_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
     """A query's rows as a DataFrame by way of Arrow. DuckDB's .df() builds a Python string per text cell: 12.5 s
     for the 4.7 million staged rows of a national run, against 1.4 s this way (same dtypes and values)."""

@@ -7,7 +7,11 @@ from typing import Any
 
 import pandas as pd
 
-NOORD, ZUID, HEERLEN, NEDERLAND = "HEERLEN-NOORD", "HEERLEN-ZUID", "GM0917", "NL00"
+from .. import catalog
+
+# The four compared areas, by role: the focus area, the rest of its gemeente, the gemeente, the country.
+FOCUS = catalog.load_focus_area()
+NOORD, ZUID, HEERLEN, NEDERLAND = FOCUS.focus.code, FOCUS.rest.code, FOCUS.gemeente.code, FOCUS.nation.code
 _WIJK_LABEL = re.compile(r"^Wijk \d+ ")
 
 

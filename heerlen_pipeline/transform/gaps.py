@@ -19,12 +19,15 @@ year after the baseline has both values, the verdict is 'not yet measurable'.
 
 from __future__ import annotations
 
+from .. import catalog
+from ..store.tables import sql_list
 from .areas import HEERLEN, NEDERLAND, NOORD, ZUID
 
 BASELINE_YEAR = 2018
 PARITY_YEAR = 2047
 TARGETS = {"nederland": ("gap_noord_nl", NEDERLAND, ""), "zuid": ("gap_noord_zuid", ZUID, "_zuid")}
 VERDICTS = ("closing", "widening", "no clear change", "not yet measurable")
+COUNTS, NORMATIVE = sql_list(catalog.COUNT_METHODS), sql_list(catalog.NORMATIVE)  # no gaps for counts
 
 
 def _per_target(gap: str, base: str, base_gap: str, closure: str, suffix: str) -> str:
@@ -48,7 +51,7 @@ WITH v AS (  -- only 'ok' values: a low-coverage or withheld value is no level t
     FROM marts.indicator_values GROUP BY indicator_id, year),
 g AS (
     -- Levels of counts (population, pupils) are not comparable between areas: no gaps for them.
-    SELECT v.*, i.method NOT IN ('sum', 'school_sum') AS comparable,
+    SELECT v.*, i.method NOT IN {COUNTS} AS comparable,
            -- +1: a positive gap (Noord above the target) is worse; -1: it is better; NULL: no normative direction
            CASE WHEN comparable THEN CASE i.direction WHEN 'lower_is_better' THEN 1 WHEN 'higher_is_better' THEN -1 END
            END AS sign,
@@ -100,7 +103,7 @@ VERDICTS_SQL = f"""
 CREATE OR REPLACE TABLE marts.gap_verdicts AS
 WITH ind AS (
     SELECT indicator_id, CASE direction WHEN 'lower_is_better' THEN 1 ELSE -1 END AS sign FROM marts.indicators
-    WHERE direction IN ('lower_is_better', 'higher_is_better') AND method NOT IN ('sum', 'school_sum')),
+    WHERE direction IN {NORMATIVE} AND method NOT IN {COUNTS}),
 pts AS (
     {_target_rows()}),
 pair AS (  -- baseline and latest year per indicator and target

@@ -15,13 +15,16 @@ run leaves the table empty.
 
 from __future__ import annotations
 
+from .. import catalog
+from ..store.tables import sql_list
 from .areas import HEERLEN, NOORD, ZUID
 from .indicators import POPULATION
 
 MIN_PEERS = 1000  # of about 3,200 to 3,400 wijken (and 342 gemeenten, hence the lower bar below)
 MIN_GEMEENTEN = 200
-OWN_GEMEENTE = HEERLEN[2:]  # a wijk code carries its gemeente: WK0917xx lies in GM0917
+OWN_GEMEENTE = HEERLEN[2:]  # a wijk code carries its gemeente: WKggggxx lies in GMgggg
 MAX_POPULATION_GAP = 4  # years between a value and the population that weighs it (KWB 2024 for RIVM 2020)
+COUNTS = sql_list(catalog.COUNT_METHODS)  # counts depend on the area's size: never ranked
 MIN_WEIGHED = 0.9  # share of the peers that must have a population for the share in people to be given
 
 NATIONAL_RANK_SQL = f"""
@@ -78,7 +81,7 @@ ranked AS (
     FROM targets t
     JOIN weighted p ON p.indicator_id = t.indicator_id AND p.year = t.year AND p.level = t.level
     JOIN marts.indicators i ON i.indicator_id = t.indicator_id
-    WHERE i.method NOT IN ('sum', 'school_sum')  -- counts depend on the area's size: no ranking
+    WHERE i.method NOT IN {COUNTS}  -- counts depend on the area's size: no ranking
     GROUP BY ALL)
 SELECT indicator_id, year, area_code, compared_with,
        CASE compared_with WHEN 'wijk' THEN 'wijken outside {HEERLEN}' ELSE 'gemeenten other than {HEERLEN}' END
