@@ -11,6 +11,7 @@ from .settings import Settings
 LOCKED_EXIT = 75  # EX_TEMPFAIL: another run held the lock until the timeout; nothing was changed
 INTERRUPTED_EXIT = 130  # 128 + SIGINT: the run was stopped by Ctrl-C or SIGTERM
 USAGE_EXIT = 2  # a setting is wrong: nothing was started
+UNREACHABLE_EXIT = 69  # EX_UNAVAILABLE: a live source's host cannot be reached; nothing was changed
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -29,6 +30,15 @@ def _run(args: argparse.Namespace) -> int:
         print(f"heerlen run: {e}", file=sys.stderr)
         return USAGE_EXIT
 
+    if settings.live and not settings.replay:  # no network, or a wrong base URL: say so now, not after retries
+        from .sources.reach import unreachable
+
+        problems = unreachable([settings.cbs_odata_url, settings.cbs_dataderden_url, settings.duo_url,
+                                settings.pdok_url])
+        if problems:
+            print("heerlen run: the live sources cannot be reached; nothing was changed:\n  " + "\n  ".join(problems),
+                  file=sys.stderr)
+            return UNREACHABLE_EXIT
     try:  # one run at a time per build directory; a second one waits (HEERLEN_LOCK_TIMEOUT)
         with hold(settings.build_dir / RUN_LOCK):
             return _refresh(args, settings)

@@ -331,3 +331,31 @@ def test_live_run_matches_the_snapshot_run(warehouse, mirror, duo, assets_dir, t
     assert failed.returncode == 1
     assert "HTTP 404" in failed.stderr and f"{mirror.url}/opendata/ODataFeed/odata/84286NED/TypedDataSet" in failed.stderr
     assert (tmp_path / "warehouse" / "heerlen.duckdb").read_bytes() == published
+
+
+def test_a_live_run_without_reachable_hosts_fails_at_once_naming_them(tmp_path, monkeypatch, capsys):
+    """No network (a name that does not resolve: `.invalid` never does) or a port nobody listens on: the run stops in
+    seconds, before any work, naming each host; nothing is created."""
+    import socket
+
+    from heerlen_pipeline.cli import UNREACHABLE_EXIT, main
+    from heerlen_pipeline.sources.http import HttpClient
+
+    with socket.socket() as s:  # a free port on 127.0.0.1, closed again: connections to it are refused
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    monkeypatch.setenv("HEERLEN_CBS_ODATA_URL", "http://opendata.heerlen-test.invalid")
+    monkeypatch.setenv("HEERLEN_CBS_DATADERDEN_URL", f"http://127.0.0.1:{closed}")
+    started = time.perf_counter()
+    code = main(["run", "--live", "--warehouse", str(tmp_path / "w" / "heerlen.duckdb")])
+    took = time.perf_counter() - started
+    err = capsys.readouterr().err
+    assert code == UNREACHABLE_EXIT and took < 10, (took, err)
+    assert "opendata.heerlen-test.invalid:80: the name does not resolve" in err
+    assert f"127.0.0.1:{closed}: connection refused" in err
+    assert not (tmp_path / "w").exists()
+    # Inside a run the client gives up on a name that does not resolve at once, without retries.
+    started = time.perf_counter()
+    with pytest.raises(HttpError, match=r"opendata.heerlen-test.invalid.*\(after 1 attempt\)"):
+        HttpClient().get("http://opendata.heerlen-test.invalid/ODataFeed/odata/84286NED/TableInfos")
+    assert time.perf_counter() - started < 5

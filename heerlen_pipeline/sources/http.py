@@ -24,7 +24,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InvalidHeader, MaxRetryError
+from urllib3.exceptions import InvalidHeader, MaxRetryError, NameResolutionError
 from urllib3.util import Retry
 
 from .. import __version__
@@ -235,9 +235,13 @@ class BudgetRetry(Retry):
                                  f"of {self.budget:g}s (HEERLEN_HTTP_BUDGET); given up {_attempts(len(self.history))}")
         super().sleep(response)
 
-    def increment(self, *args, **kwargs) -> BudgetRetry:
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None) -> BudgetRetry:
+        if isinstance(error, NameResolutionError):  # a name that does not resolve will not in a second: no retries
+            e = MaxRetryError(_pool, url, error)
+            e.attempts = len(self.history) + 1
+            raise e from error
         try:
-            return super().increment(*args, **kwargs)
+            return super().increment(method, url, response, error, _pool, _stacktrace)
         except MaxRetryError as e:
             e.attempts = len(self.history) + 1  # the retries made, and the first try
             raise
