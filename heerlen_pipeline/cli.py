@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from .settings import Settings
 
@@ -170,13 +174,30 @@ def main(argv: list[str] | None = None) -> int:
     query.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format (table)")
     query.add_argument("--warehouse", help="published DuckDB file [HEERLEN_WAREHOUSE, warehouse/heerlen.duckdb]")
     args = parser.parse_args(argv)
-    if args.command == "run":
-        return _run(args)
-    if args.command == "report":
-        return _report(args)
-    if args.command == "query":
-        return _query(args)
-    return 2
+    command = {"run": _run, "report": _report, "query": _query}[args.command]
+    with _env_file(Path.cwd() / ".env"):
+        return command(args)
+
+
+@contextmanager
+def _env_file(path: Path) -> Iterator[None]:
+    """The working directory's .env, read as `dagster dev` reads it: its values win over the environment's, so
+    `heerlen` and Dagster run with the same settings and history. Restored afterwards (tests call main() in-process)."""
+    from dotenv import dotenv_values
+
+    values = {k: v for k, v in dotenv_values(path).items() if v is not None} if path.is_file() else {}
+    if values:
+        print(f"heerlen: loaded {', '.join(values)} from {path}", file=sys.stderr)
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 if __name__ == "__main__":

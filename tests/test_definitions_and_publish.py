@@ -171,3 +171,23 @@ def test_env_example_values_carry_no_inline_comment():
         if re.match(r"^#? ?[A-Z][A-Z0-9_]*=", line):
             value = line.split("=", 1)[1]
             assert value == value.strip() and " " not in value and "#" not in value, line
+
+
+def test_heerlen_reads_dotenv_as_dagster_does(tmp_path, monkeypatch, capsys):
+    """A .env in the working directory sets the warehouse and DAGSTER_HOME for `heerlen run` as for `dagster dev`:
+    the file lands there and the run is in the history the UI shows. Its values win over the environment's."""
+    home, published = tmp_path / "dagster_home", tmp_path / "from_env" / "heerlen.duckdb"
+    home.mkdir()
+    (tmp_path / ".env").write_text(f"HEERLEN_WAREHOUSE={published}\nDAGSTER_HOME={home}\n", encoding="utf-8")
+    monkeypatch.setenv("HEERLEN_WAREHOUSE", str(tmp_path / "not_this.duckdb"))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run"]) == 0
+    assert f"heerlen: loaded HEERLEN_WAREHOUSE, DAGSTER_HOME from {tmp_path / '.env'}" in capsys.readouterr().err
+    assert published.is_file() and not (tmp_path / "not_this.duckdb").exists()
+    with duckdb.connect(str(published), read_only=True) as con:
+        run_id = con.execute("SELECT run_id FROM marts.build_info").fetchone()[0]
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        run = instance.get_run_by_id(run_id)
+        assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS and run.job_name == "refresh_all"
+    assert os.environ["HEERLEN_WAREHOUSE"] == str(tmp_path / "not_this.duckdb")  # restored after the command
