@@ -74,3 +74,16 @@ def test_a_live_tag_makes_one_run_live():
     resource = PipelineSettings.from_settings(Settings.from_env())
     assert not resource.for_run({}).live
     assert resource.for_run(LIVE_TAGS).live and resource.for_run(LIVE_TAGS).warehouse == resource.settings.warehouse
+
+
+def test_offline_the_sensor_skips_with_one_line_and_keeps_its_cursor(tmp_path):
+    settings = Settings.from_env(warehouse=tmp_path / "w.duckdb", cbs_odata_url="http://opendata.heerlen-test.invalid",
+                                 cbs_dataderden_url="http://dataderden.heerlen-test.invalid",
+                                 duo_url="http://duo.heerlen-test.invalid/open_onderwijsdata")
+    defs = make_definitions(settings)
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, cursor='{"kwb": {}}', repository_def=defs.get_repository_def())
+        skip = defs.resolve_sensor_def("cbs_modified_stamps")(context)
+    assert isinstance(skip, dg.SkipReason) and skip.skip_message.startswith("live sources unreachable, checking again")
+    assert "opendata.heerlen-test.invalid:80: the name does not resolve" in skip.skip_message
+    assert context.cursor == '{"kwb": {}}'  # nothing recorded: the next tick compares with the last known stamps

@@ -16,6 +16,7 @@ from ..settings import Settings
 from ..sources.http import HttpClient
 from ..sources.live import partition_versions
 from ..sources.odata import ODataClient
+from ..sources.reach import unreachable
 from .partitions import all_years_tags
 from .resources import LIVE_TAG
 
@@ -45,6 +46,10 @@ def upstream_change_sensor(settings: Settings, job, sources: dict[str, catalog.S
                description="Starts a live refresh of exactly the sources whose upstream table changed.")
     def sensor(context: dg.SensorEvaluationContext):
         live_sources = {sid: s for sid, s in (sources or catalog.load_sources()).items() if s.live}
+        # Offline (or a host down): one line in the sensor's history, not a stack trace per source every tick.
+        problems = unreachable([live_settings.cbs_odata_url, live_settings.cbs_dataderden_url, live_settings.duo_url])
+        if problems:
+            return dg.SkipReason(f"live sources unreachable, checking again later: {'; '.join(problems)}")
         client = ODataClient(HttpClient(), live_settings.catalogue_urls)
         current = {sid: partition_versions(s, live_settings, client) for sid, s in live_sources.items()}
         previous = json.loads(context.cursor) if context.cursor else None
