@@ -384,18 +384,36 @@ def load_focus_area(focus_id: str = DEFAULT_FOCUS_AREA, assets_dir: Path = ASSET
                      definitions=d["definitions"])
 
 
+def focus_area_ids(assets_dir: Path = ASSETS_DIR) -> list[str]:
+    return sorted(p.stem for p in (assets_dir / "areas" / "focus_areas").glob("*.yaml"))
+
+
 @lru_cache(maxsize=4)
-def load_area_spec(assets_dir: Path = ASSETS_DIR) -> dict[str, Any]:
-    """The focus area as the area builders read it, with the CBS areas of its gemeente (cbs_areas.csv)."""
-    focus = load_focus_area(DEFAULT_FOCUS_AREA, assets_dir)
+def load_cbs_names(assets_dir: Path = ASSETS_DIR) -> tuple[dict[str, str], ...]:
+    """Nederland, Heerlen and its wijken and buurten by CBS code and name (areas/cbs_areas.csv): the bundled
+    KWB 2016-2020 files name their rows, and these names resolve them, whatever the focus area."""
+    with open(assets_dir / "areas" / "cbs_areas.csv", newline="", encoding="utf-8") as f:
+        return tuple(csv.DictReader(f))
+
+
+@lru_cache(maxsize=8)
+def load_area_spec(assets_dir: Path = ASSETS_DIR, focus_id: str = DEFAULT_FOCUS_AREA) -> dict[str, Any]:
+    """The focus area as the area builders read it, with the CBS areas of its gemeente: from cbs_areas.csv where
+    that lists them (Heerlen, with its buurten), else the gemeente and its wijken from national_areas.csv."""
+    focus = load_focus_area(focus_id, assets_dir)
     spec: dict[str, Any] = {
         "focus": focus, "default": focus.default, "gemeente": focus.gemeente.code,
         "definitions": {name: {"description": d["description"], "noord": d["wijken"]}
                         for name, d in focus.definitions.items()},
         "programme_areas": {focus.focus.code: focus.focus.name, focus.rest.code: focus.rest.name},
     }
-    with open(assets_dir / "areas" / "cbs_areas.csv", newline="", encoding="utf-8") as f:
-        spec["cbs_areas"] = list(csv.DictReader(f))
+    named = [dict(a) for a in load_cbs_names(assets_dir)]
+    if any(a["area_code"] == focus.gemeente.code for a in named):
+        spec["cbs_areas"] = named
+    else:
+        own = [dict(a) for a in load_national_areas(assets_dir)
+               if focus.gemeente.code in (a["area_code"], a["parent_code"])]
+        spec["cbs_areas"] = [a for a in named if a["area_code"] == focus.nation.code] + own
     wijken = {a["area_code"] for a in spec["cbs_areas"] if a["level"] == "wijk"}
     for name, d in spec["definitions"].items():
         unknown = set(d["noord"]) - wijken
@@ -414,17 +432,21 @@ def load_national_areas(assets_dir: Path = ASSETS_DIR) -> tuple[dict[str, str], 
         return tuple(csv.DictReader(f))
 
 
-def scope_areas(scope: str, assets_dir: Path = ASSETS_DIR) -> list[dict[str, str]]:
-    """The CBS areas a run computes indicators for: Heerlen's (with NL), plus the rest under `national`."""
-    return load_area_spec(assets_dir)["cbs_areas"] + other_areas(scope, assets_dir)
+def scope_areas(scope: str, assets_dir: Path = ASSETS_DIR, focus_id: str = DEFAULT_FOCUS_AREA) -> list[dict[str, str]]:
+    """The CBS areas a run computes indicators for: the focus area's gemeente (with NL), plus the rest under
+    `national`."""
+    return load_area_spec(assets_dir, focus_id)["cbs_areas"] + other_areas(scope, assets_dir, focus_id)
 
 
-def other_areas(scope: str, assets_dir: Path = ASSETS_DIR) -> list[dict[str, str]]:
-    """The areas outside Heerlen in the scope: none, or every other gemeente and wijk."""
+def other_areas(scope: str, assets_dir: Path = ASSETS_DIR, focus_id: str = DEFAULT_FOCUS_AREA) -> list[dict[str, str]]:
+    """The areas outside the focus area's gemeente in the scope: none, or every other gemeente and wijk."""
     if scope == "heerlen":
         return []
-    known = {a["area_code"] for a in load_area_spec(assets_dir)["cbs_areas"]}
-    return [a for a in load_national_areas(assets_dir) if a["area_code"] not in known]
+    known = {a["area_code"] for a in load_area_spec(assets_dir, focus_id)["cbs_areas"]}
+    # national_areas.csv leaves out Heerlen's areas (cbs_areas.csv has them): another focus area's build needs them
+    everywhere = {a["area_code"]: a for a in (*load_national_areas(assets_dir), *load_cbs_names(assets_dir))
+                  if a["level"] != "land"}
+    return [a for code, a in everywhere.items() if code not in known]
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ def _run(args: argparse.Namespace) -> int:
         settings = Settings.from_env(warehouse=args.warehouse, area_definition=args.area_definition,
                                      snapshot_dir=args.snapshot_dir, build_dir=args.build_dir,
                                      live=args.live or args.replay or None, replay=args.replay or None,
-                                     scope=args.scope)
-        _check_area_definition(settings.area_definition)
+                                     scope=args.scope, focus_area=args.focus_area)
+        _check_area_definition(settings)
         lock_timeout()
         check_target(settings.warehouse)  # again at the swap; here it costs nothing yet
     except (ValueError, PublishRefused) as e:
@@ -51,13 +51,13 @@ def _run(args: argparse.Namespace) -> int:
         return LOCKED_EXIT
 
 
-def _check_area_definition(name: str) -> None:
+def _check_area_definition(settings: Settings) -> None:
     from . import catalog
 
-    known = sorted(catalog.load_area_spec()["definitions"])
-    if name not in known:
-        raise ValueError(f"unknown area definition {name!r} (--area-definition or HEERLEN_AREA_DEFINITION); "
-                         f"choose one of {', '.join(known)}")
+    known = sorted(catalog.load_focus_area(settings.focus_area).definitions)
+    if settings.area_definition not in known:
+        raise ValueError(f"unknown area definition {settings.area_definition!r} of focus area {settings.focus_area} "
+                         f"(--area-definition or HEERLEN_AREA_DEFINITION); choose one of {', '.join(known)}")
 
 
 def _refresh(args: argparse.Namespace, settings: Settings) -> int:
@@ -123,7 +123,7 @@ def _report(args: argparse.Namespace) -> int:
     warehouse = Settings.from_env(warehouse=args.warehouse).warehouse
     try:
         result = write_report(warehouse, args.output)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, ValueError) as e:  # no warehouse, or one of another focus area
         print(f"heerlen report: {e}", file=sys.stderr)
         return 1
     print(f"heerlen report: wrote {result.path} ({result.indicators} indicators, {result.bytes / 1e6:.1f} MB) "
@@ -152,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="heerlen", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="build and publish the warehouse (bundled real data by default)")
-    run.add_argument("--area-definition", help="spoorlijn (default) or molenberg [HEERLEN_AREA_DEFINITION]")
+    run.add_argument("--focus-area", help="focus area, one of assets/areas/focus_areas/ (heerlen-noord) [HEERLEN_FOCUS_AREA]")
+    run.add_argument("--area-definition", help="the focus area's wijk list: spoorlijn (default) or molenberg for "
+                                               "heerlen-noord [HEERLEN_AREA_DEFINITION]")
     run.add_argument("--warehouse", help="published DuckDB file [HEERLEN_WAREHOUSE, warehouse/heerlen.duckdb]")
     run.add_argument("--snapshot-dir", help="directory with the source files [HEERLEN_SNAPSHOT_DIR]")
     run.add_argument("--build-dir", help="private build directory [HEERLEN_BUILD_DIR]")

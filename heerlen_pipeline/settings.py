@@ -34,7 +34,7 @@ def env_seconds(name: str, default: float, *, above_zero: bool = False) -> float
 @dataclass(frozen=True)
 class Settings:
     warehouse: Path
-    area_definition: str
+    area_definition: str  # one of the focus area's definitions; empty: its default
     snapshot_dir: Path
     build_dir: Path
     # Live sources (`heerlen run --live`): base URLs; the paths beneath them are exactly the real ones.
@@ -46,6 +46,7 @@ class Settings:
     cbs_dataderden_url: str = "https://dataderden.cbs.nl"
     duo_url: str = "https://duo.nl/open_onderwijsdata"
     pdok_url: str = "https://api.pdok.nl"  # Locatieserver, to place schools in wijken
+    focus_area: str = "heerlen-noord"  # assets/areas/focus_areas/<id>.yaml
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -54,7 +55,7 @@ class Settings:
         warehouse = Path(overrides.get("warehouse") or env.get("HEERLEN_WAREHOUSE") or "warehouse/heerlen.duckdb")
         values: dict[str, object] = {
             "warehouse": warehouse,
-            "area_definition": env.get("HEERLEN_AREA_DEFINITION") or "spoorlijn",
+            "area_definition": env.get("HEERLEN_AREA_DEFINITION") or "",
             "snapshot_dir": Path(env.get("HEERLEN_SNAPSHOT_DIR") or BUNDLED_SNAPSHOT_DIR),
             "build_dir": Path(env.get("HEERLEN_BUILD_DIR") or warehouse.parent / ".build"),
             "live": env.get("HEERLEN_LIVE", "").lower() in _TRUE,
@@ -65,6 +66,7 @@ class Settings:
             "cbs_dataderden_url": env.get("HEERLEN_CBS_DATADERDEN_URL") or cls.cbs_dataderden_url,
             "duo_url": env.get("HEERLEN_DUO_URL") or cls.duo_url,
             "pdok_url": env.get("HEERLEN_PDOK_URL") or cls.pdok_url,
+            "focus_area": env.get("HEERLEN_FOCUS_AREA") or cls.focus_area,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.from_dict(values)
@@ -84,6 +86,15 @@ class Settings:
             elif f.name == "scope" and v not in SCOPES:
                 raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {v!r} (HEERLEN_SCOPE or --scope)")
             out[f.name] = v
+        from .catalog import focus_area_ids, load_focus_area  # the catalog reads settings: imported here
+
+        if out["focus_area"] not in focus_area_ids():
+            raise ValueError(f"unknown focus area {out['focus_area']!r} (--focus-area or HEERLEN_FOCUS_AREA); choose one "
+                             f"of {', '.join(focus_area_ids())}")
+        out["area_definition"] = out["area_definition"] or load_focus_area(out["focus_area"]).default
+        if out["live"] and out["focus_area"] != cls.focus_area:
+            raise ValueError(f"the live sources are fetched for {cls.focus_area}'s gemeente (the geo filters in "
+                             f"assets/sources.yaml); focus area {out['focus_area']} runs on the bundled files")
         if out["scope"] == "national" and out["live"]:
             raise ValueError("the national scope runs on the bundled files; a live national refresh is not supported yet")
         return cls(**out)

@@ -119,7 +119,7 @@ def _camel(label: str) -> str:
 def kwb_table(table_id: str, snapshot: Path = BUNDLED_SNAPSHOT_DIR) -> Table:
     year, files = KWB_FILES[table_id]
     matcher = MeasureMatcher(list(catalog.load_measures()))
-    resolver = NameResolver(catalog.load_area_spec())
+    resolver = NameResolver(catalog.load_cbs_names())
     topics: dict[str, dict] = {}  # measure or label -> Topic row
     groups: dict[str, int] = {}
     props: list[dict] = [{"odata.type": "Cbs.OData.GeoDetail", "ID": 0, "Position": 0, "ParentID": None,

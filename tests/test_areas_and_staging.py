@@ -14,7 +14,7 @@ def _stage(source_id, snapshot=BUNDLED_SNAPSHOT_DIR):
     source = catalog.load_sources()[source_id]
     files = [(f.file, f.rows) for f in read_source_files(source, snapshot)]
     return stage_source(source, files, MeasureMatcher(list(catalog.load_measures())),
-                        {a["area_code"] for a in spec["cbs_areas"]}, NameResolver(spec))
+                        {a["area_code"] for a in spec["cbs_areas"]}, NameResolver(spec["cbs_areas"]))
 
 
 @pytest.fixture(scope="module")

@@ -109,6 +109,9 @@ def test_directories_follow_a_warehouse_given_on_the_command_line(tmp_path, monk
     ([], {"HEERLEN_LOCK_TIMEOUT": "nan"}, ["HEERLEN_LOCK_TIMEOUT must be a number of seconds", "'nan'"]),
     ([], {"HEERLEN_LOCK_TIMEOUT": "abc"}, ["HEERLEN_LOCK_TIMEOUT must be a number of seconds", "'abc'"]),
     ([], {"HEERLEN_SCOPE": "world"}, ["scope must be one of heerlen, national", "'world'"]),
+    (["--focus-area", "atlantis"], {}, ["unknown focus area 'atlantis'", "heerlen-noord, rotterdam-zuid"]),
+    (["--focus-area", "rotterdam-zuid", "--area-definition", "spoorlijn"], {},
+     ["unknown area definition 'spoorlijn' of focus area rotterdam-zuid", "choose one of gebieden"]),
 ])
 def test_a_wrong_setting_fails_before_any_work_and_without_an_alert(tmp_path, monkeypatch, capsys, args, env, words):
     for name, value in env.items():

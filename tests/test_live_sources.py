@@ -170,7 +170,8 @@ def test_rivm_interval_bounds_are_kept_beside_the_point_estimate(sources, tables
     files = [(t.file, t.rows) for t in fetched]
     key_maps = {t.file.table_id: t.resolution.key_map for t in fetched}
     spec = catalog.load_area_spec()
-    args = (MeasureMatcher(list(catalog.load_measures())), {a["area_code"] for a in spec["cbs_areas"]}, NameResolver(spec))
+    args = (MeasureMatcher(list(catalog.load_measures())), {a["area_code"] for a in spec["cbs_areas"]},
+            NameResolver(spec["cbs_areas"]))
     live = source.live_variant()
     obs = stage_source(live, files, *args, key_maps).observations
     intervals = stage_intervals(live, files, "Marges", *args, key_maps)

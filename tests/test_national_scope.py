@@ -110,3 +110,58 @@ def test_scope_is_validated():
         main(["run", "--scope", "world"])
     with pytest.raises(ValueError, match="national scope runs on the bundled files"):
         Settings.from_env(scope="national", live=True)
+
+
+# ---------------------------------------------------------------- another focus area: Rotterdam-Zuid
+
+@pytest.fixture(scope="module")
+def rotterdam(tmp_path_factory) -> duckdb.DuckDBPyConnection:
+    tmp = tmp_path_factory.mktemp("rotterdam")
+    path = tmp / "rotterdam.duckdb"
+    assert main(["run", "--focus-area", "rotterdam-zuid", "--scope", "national", "--warehouse", str(path)]) == 0
+    con = duckdb.connect(str(path), read_only=True)
+    yield con
+    con.close()
+
+
+def _kwb_wijken() -> dict[str, tuple[float, float]]:
+    """wijk -> (inhabitants, aged 0-15) in the bundled KWB 2024 file."""
+    with open(KWB_2024, encoding="utf-8-sig", newline="") as f:
+        return {r["Regioaanduiding/Codering (code)"].strip(): (float(r["Bevolking/Aantal inwoners (aantal)"]),
+                                                               float(r["Bevolking/Leeftijdsgroepen/0 tot 15 jaar (aantal)"]))
+                for r in csv.DictReader(f) if r["Regioaanduiding/Soort regio (omschrijving)"].strip() == "Wijk"}
+
+
+def test_another_focus_area_is_data_rotterdam_zuid(rotterdam):
+    """assets/areas/focus_areas/rotterdam-zuid.yaml: Feijenoord, IJsselmonde and Charlois. Its population and health
+    figures and its rank come from the bundled national files, recomputed here from the CSVs."""
+    assert rotterdam.execute("SELECT focus_area, area_definition, scope FROM marts.build_info").fetchall() == [
+        ("rotterdam-zuid", "gebieden", "national")]
+    assert rotterdam.execute("SELECT area_code, area_name, parent_code FROM marts.areas WHERE level = 'programma' "
+                             "ORDER BY 1").fetchall() == [("ROTTERDAM-OVERIG", "Rotterdam, overige wijken", "GM0599"),
+                                                         ("ROTTERDAM-ZUID", "Rotterdam-Zuid", "GM0599")]
+    kwb = _kwb_wijken()
+    assert [kwb[w] for w in ("WK059910", "WK059912", "WK059915")] == [(79440, 13160), (62670, 11100), (70525, 11775)]
+    values = dict(rotterdam.execute("SELECT indicator_id, value FROM marts.indicator_values WHERE area_code = "
+                                    "'ROTTERDAM-ZUID' AND year = 2024 AND status = 'ok'").fetchall())
+    assert values["DEM-02"] == 79440 + 62670 + 70525 == 212635  # inhabitants
+    assert values["DEM-01"] == pytest.approx(100 * (13160 + 11100 + 11775) / 212635)  # aged 0-15, %: 16.95
+    # Health: every member wijk as RIVM estimates it for 2020 ...
+    health = _rivm_wijken("ErvarenGezondheidGoedZeerGoed_4")
+    members = dict(rotterdam.execute("SELECT area_code, value FROM marts.indicator_values WHERE indicator_id = "
+                                     "'HLT-01' AND year = 2020 AND area_code IN ('WK059910', 'WK059912', 'WK059915')"
+                                     ).fetchall())
+    assert members == {"WK059910": 69.3, "WK059912": 71.5, "WK059915": 72.0} == {w: health[w] for w in members}
+    # ... but no Rotterdam-Zuid value: the estimates are weighed with same-year inhabitants, and the bundled files
+    # hold Rotterdam's only for 2024. Nothing is made up in their place.
+    assert rotterdam.execute("SELECT DISTINCT status, value FROM marts.indicator_values WHERE indicator_id = 'HLT-01' "
+                             "AND area_code = 'ROTTERDAM-ZUID'").fetchall() == [("missing", None)]
+    # Its rank among the Dutch wijken outside Rotterdam that have a base of 100 inhabitants.
+    zuid = values["DEM-01"]
+    peers = {w: 100 * young / people for w, (people, young) in kwb.items() if not w.startswith("WK0599") and people >= 100}
+    row = rotterdam.execute("SELECT peer_group, peers, peers_worse FROM marts.national_rank WHERE area_code = "
+                            "'ROTTERDAM-ZUID' AND indicator_id = 'DEM-01' AND year = 2024").fetchall()
+    assert row == [("wijken outside GM0599", len(peers), sum(v < zuid for v in peers.values()))] and len(peers) == 3231
+    # Heerlen is an ordinary gemeente here: no Heerlen-Noord in this build.
+    assert rotterdam.execute("SELECT count(*) FROM marts.indicator_values WHERE area_code LIKE 'HEERLEN-%'"
+                             ).fetchall() == [(0,)]

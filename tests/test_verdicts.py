@@ -8,8 +8,9 @@ import duckdb
 import pandas as pd
 import pytest
 
+from heerlen_pipeline import catalog
 from heerlen_pipeline.catalog import Indicator, MeasureRef
-from heerlen_pipeline.transform.gaps import GAPS_SQL, VERDICTS_SQL
+from heerlen_pipeline.transform.gaps import gaps_sql, verdicts_sql
 from heerlen_pipeline.transform.indicators import build_indicator_values
 
 
@@ -143,8 +144,8 @@ def _marts(values: list[tuple], direction: str = "lower_is_better", breaks: list
     con.execute("CREATE TABLE marts.series_breaks (indicator_id VARCHAR, year INTEGER, note VARCHAR)")
     for year, note in breaks:
         con.execute("INSERT INTO marts.series_breaks VALUES ('X', ?, ?)", [year, note])
-    con.execute(GAPS_SQL)
-    con.execute(VERDICTS_SQL)
+    con.execute(gaps_sql(catalog.load_focus_area()))
+    con.execute(verdicts_sql(catalog.load_focus_area()))
     return con
 
 

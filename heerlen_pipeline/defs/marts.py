@@ -8,10 +8,9 @@ from ..sources.live import combine_versions
 from ..sources.versions import build_stamp, code_version
 from ..store.publish import publish
 from ..store.tables import read_frame
-from ..transform.areas import NOORD
-from ..transform.gaps import GAPS_SQL, VERDICTS_SQL
+from ..transform.gaps import gaps_sql, verdicts_sql
 from ..transform.marts import build_audit_marts, build_value_marts
-from ..transform.ranks import NATIONAL_RANK_SQL
+from ..transform.ranks import national_rank_sql
 from .metadata import preview
 from .resources import PipelineSettings
 
@@ -22,9 +21,10 @@ def indicator_values_asset(sources: dict[str, catalog.Source], indicators, theme
               description="marts.areas, marts.indicators, marts.indicator_values and marts.programme_values.")
     def marts_indicator_values(settings: PipelineSettings, build_db: DuckDBResource):
         definition = settings.settings.area_definition
-        spec = catalog.load_area_spec()
-        if definition not in spec["definitions"]:
-            raise dg.Failure(f"unknown area definition {definition!r}; choose one of {sorted(spec['definitions'])}")
+        focus = catalog.load_focus_area(settings.settings.focus_area)
+        if definition not in focus.definitions:
+            raise dg.Failure(f"unknown area definition {definition!r} of focus area {focus.id}; choose one of "
+                             f"{sorted(focus.definitions)}")
         with build_db.get_connection() as con:
             n = build_value_marts(con, definition, sources, indicators, themes)
             summary = con.execute("SELECT status, count(*) AS n FROM marts.indicator_values GROUP BY 1 ORDER BY 1").df()
@@ -38,10 +38,11 @@ def indicator_values_asset(sources: dict[str, catalog.Source], indicators, theme
           kinds={"duckdb"}, description="marts.gaps (Noord vs NL and vs Zuid per year: oriented index, closure since "
                                         "the baseline, 2047 trajectory) and marts.gap_verdicts (closing, widening, no "
                                         "clear change or not yet measurable, against the noise of the sources).")
-def marts_gaps(build_db: DuckDBResource):
+def marts_gaps(settings: PipelineSettings, build_db: DuckDBResource):
+    focus = catalog.load_focus_area(settings.settings.focus_area)
     with build_db.get_connection() as con:
-        con.execute(GAPS_SQL)
-        con.execute(VERDICTS_SQL)
+        con.execute(gaps_sql(focus))
+        con.execute(verdicts_sql(focus))
         n = con.execute("SELECT count(*) FROM marts.gaps").fetchall()[0][0]
         verdicts = read_frame(con, "SELECT * FROM marts.gap_verdicts ORDER BY indicator_id, target")
     counts = verdicts.groupby(["target", "verdict"]).size().rename("n").reset_index()
@@ -52,11 +53,12 @@ def marts_gaps(build_db: DuckDBResource):
 @dg.asset(key=["marts", "national_rank"], deps=[dg.AssetKey(["marts", "indicator_values"])], group_name="marts",
           kinds={"duckdb"}, description="National scope: Heerlen-Noord and -Zuid ranked among every Dutch wijk, "
                                         "Heerlen among every gemeente (percentile, direction-aware).")
-def marts_national_rank(build_db: DuckDBResource):
+def marts_national_rank(settings: PipelineSettings, build_db: DuckDBResource):
+    focus = catalog.load_focus_area(settings.settings.focus_area)
     with build_db.get_connection() as con:
-        con.execute(NATIONAL_RANK_SQL)
+        con.execute(national_rank_sql(focus))
         df = con.execute("SELECT * FROM marts.national_rank WHERE area_code = ? ORDER BY indicator_id, year",
-                         [NOORD]).df()
+                         [focus.focus.code]).df()
     return dg.MaterializeResult(metadata={"dagster/row_count": len(df), "preview": preview(df, 20)})
 
 

@@ -32,6 +32,7 @@ class PipelineSettings(dg.ConfigurableResource):
     cbs_dataderden_url: str
     duo_url: str
     pdok_url: str
+    focus_area: str = "heerlen-noord"
 
     @classmethod
     def from_settings(cls, s: Settings) -> "PipelineSettings":

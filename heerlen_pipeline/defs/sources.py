@@ -86,8 +86,8 @@ def build_source_assets(source: catalog.Source, years: dg.PartitionsDefinition |
     def staging_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
         s = settings.for_run(context.run.tags)
         live = s.live and source.live is not None
-        scope = {a["area_code"] for a in catalog.scope_areas(s.scope)}
-        matcher, resolver = MeasureMatcher(list(catalog.load_measures())), NameResolver(catalog.load_area_spec())
+        scope = {a["area_code"] for a in catalog.scope_areas(s.scope, focus_id=s.focus_area)}
+        matcher, resolver = MeasureMatcher(list(catalog.load_measures())), NameResolver(catalog.load_cbs_names())
         with build_db.get_connection() as con:
             staged = [stage_part(con, unit(source, part), part, live, scope, matcher, resolver)
                       for part in run_partitions(context, source)]

@@ -6,7 +6,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from .. import catalog
-from ..transform.areas import HEERLEN, NEDERLAND, NOORD, ZUID
+from ..transform.areas import compared
 from ..transform.indicators import build_indicator_values
 from ..transform.stage import join_sources, stage_areas
 from .metadata import preview
@@ -16,8 +16,10 @@ from .resources import PipelineSettings
 @dg.asset(key=["staging", "areas"], group_name="areas", kinds={"duckdb"},
           description="CBS areas of the scope and the programme areas under every definition (assets/areas/).")
 def staging_areas(settings: PipelineSettings, build_db: DuckDBResource):
+    s = settings.settings
     with build_db.get_connection() as con:
-        areas = stage_areas(con, catalog.load_area_spec(), catalog.other_areas(settings.settings.scope))
+        areas = stage_areas(con, catalog.load_area_spec(focus_id=s.focus_area),
+                            catalog.other_areas(s.scope, focus_id=s.focus_area))
     return dg.MaterializeResult(metadata={"dagster/row_count": len(areas), "preview": preview(areas, 30)})
 
 
@@ -43,13 +45,14 @@ def build_theme_asset(theme: str, indicators: list[catalog.Indicator]):
     @dg.asset(key=key, deps=[dg.AssetKey(["staging", "observations"]), dg.AssetKey(["staging", "areas"])],
               group_name=theme, kinds={"duckdb"}, freshness_policy=INDICATOR_FRESHNESS,
               description=f"Indicators of theme {theme}: " + ", ".join(i.id for i in indicators))
-    def theme_asset(build_db: DuckDBResource):
+    def theme_asset(settings: PipelineSettings, build_db: DuckDBResource):
+        headline = compared(catalog.load_focus_area(settings.settings.focus_area))
         with build_db.get_connection() as con:
             con.execute("CREATE SCHEMA IF NOT EXISTS indicators")
             n = build_indicator_values(con, indicators, f"indicators.{theme}")
             df = con.execute(f"SELECT * FROM indicators.{theme} WHERE list_contains(?, area_code) "
                              "ORDER BY indicator_id, year, area_code, definition NULLS FIRST",
-                             [[NOORD, ZUID, HEERLEN, NEDERLAND]]).df()
+                             [list(headline)]).df()
         return dg.MaterializeResult(metadata={
             "dagster/row_count": n,
             "indicators": ", ".join(i.id for i in indicators),

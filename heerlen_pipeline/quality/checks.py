@@ -12,11 +12,12 @@ import duckdb
 import pandas as pd
 
 from ..catalog import Indicator, Measure, Source
-from ..transform.areas import HEERLEN, NEDERLAND, NOORD, ZUID
 from ..transform.indicators import MIN_BASE
 
 DEFAULT_MAX_CHANGE = 0.5  # relative change between consecutive published years that deserves a look
-HEADLINE_AREAS = (NOORD, ZUID, HEERLEN, NEDERLAND)
+# The headline series: the programme areas, their gemeente and the country (from the staged areas).
+HEADLINE_AREAS = """(SELECT area_code FROM staging.areas WHERE level IN ('programma', 'land')
+                     UNION SELECT parent_code FROM staging.areas WHERE level = 'programma')"""
 
 
 @dataclass(frozen=True)
@@ -72,12 +73,18 @@ def counts_reconcile_with_gemeente(con: duckdb.DuckDBPyConnection, source_id: st
 
 
 def required_measures_present(con: duckdb.DuckDBPyConnection, source: Source, files: tuple) -> CheckOutcome:
-    """Every required measure resolved in every file or table of the source (its values may all be empty:
-    a first release publishes some columns later, and that is recorded as 'missing')."""
+    """Every required measure resolved in every file or table of the source that has rows in the run's scope (its
+    values may all be empty: a first release publishes some columns later, and that is recorded as 'missing'). A
+    file with no row in scope (Heerlen's KWB files in another focus area's build) delivers nothing to check; a file
+    whose rows are lost by mistake fails the reconciliation and completeness checks instead."""
     have = con.execute(f"SELECT source_file, list(DISTINCT measure) FROM staging.obs__{source.id} GROUP BY 1").fetchall()
     published = {f: set(ms) for f, ms in have}
+    out_of_scope = {f for (f,) in con.execute(
+        f"SELECT source_file FROM raw.files WHERE source_id = ? EXCEPT SELECT source_file FROM staging.obs__{source.id} "
+        f"EXCEPT SELECT source_file FROM staging.rejected__{source.id}", [source.id]).fetchall()}
     missing = [{"source_file": f.path, "table_id": f.table_id, "year": f.year, "measure": m}
-               for f in files for m in source.file_required(f) if m not in published.get(f.path, set())]
+               for f in files if f.path not in out_of_scope
+               for m in source.file_required(f) if m not in published.get(f.path, set())]
     return _outcome("required_measures_present", "error", pd.DataFrame(missing),
                     "every required measure resolved in every file", "required measures not found in a file or table")
 

@@ -13,7 +13,7 @@ from ..transform.areas import HEERLEN, NEDERLAND, NOORD, ZUID
 
 AREAS = (NOORD, ZUID, HEERLEN, NEDERLAND)
 COUNT_METHODS = catalog.COUNT_METHODS  # levels of counts are not comparable between areas (see transform/gaps.py)
-TARGETS = tuple(gaps.TARGETS)
+TARGETS = tuple(gaps.TARGET_COLUMNS)
 VERDICTS = gaps.VERDICTS
 SHOWN = ("ok", "low_coverage")  # statuses that carry a value
 

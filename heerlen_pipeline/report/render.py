@@ -22,8 +22,7 @@ import duckdb
 
 from .. import catalog
 from ..transform.areas import FOCUS
-from ..transform.gaps import BASELINE_YEAR, PARITY_YEAR
-from ..transform.gaps import TARGETS as TARGETS_SPEC
+from ..transform.gaps import BASELINE_YEAR, PARITY_YEAR, targets
 from .data import AREAS, COUNT_METHODS, SHOWN, TARGETS, VERDICTS, Warehouse, interval, load, normative, tally
 from .svg import (
     COLOURS,
@@ -226,7 +225,7 @@ def _gap_chart(ind: dict, wh: Warehouse) -> str:
     verdicts = wh.verdicts.get(iid, {})
     f, gu = _fmt(ind), gap_unit(ind["unit"])
     lines = []
-    for target, (column, area, _suffix) in TARGETS_SPEC.items():
+    for target, (column, area, _suffix) in targets(FOCUS).items():
         v = verdicts.get(target)
         if v is None or v["baseline_year"] is None:
             continue
@@ -925,6 +924,10 @@ class ReportResult:
     seconds: float
 
 
+class NotThisFocusArea(ValueError):
+    """The warehouse compares another focus area than the one this report is written for."""
+
+
 def write_report(warehouse: Path, output: Path | None = None) -> ReportResult:
     """Render the page from the published warehouse and swap it into place (a reader never sees half a file)."""
     started = time.perf_counter()
@@ -937,6 +940,10 @@ def write_report(warehouse: Path, output: Path | None = None) -> ReportResult:
         wh = load(con)
     finally:
         con.close()
+    built_for = wh.build.get("focus_area") or FOCUS.id
+    if built_for != FOCUS.id:  # the page is the routekaart of Heerlen-Noord: its copy, interventions and targets
+        raise NotThisFocusArea(f"the report is the routekaart of {FOCUS.id}; {warehouse} was built for focus area "
+                               f"{built_for}: query its marts instead (`heerlen query`)")
     html = render(wh)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.{uuid.uuid4().hex[:8]}.tmp")

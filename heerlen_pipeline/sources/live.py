@@ -179,7 +179,8 @@ def fetch_live(source: Source, settings: Settings, progress: Progress | None = N
     landing = Landing(settings.landing_dir)
     http = None if settings.replay else HttpClient()
     if source.live.catalogue == "duo":
-        gemeenten = {a["area_code"] for a in load_area_spec()["cbs_areas"] if a["level"] == "gemeente"}
+        spec = load_area_spec(focus_id=settings.focus_area)
+        gemeenten = {a["area_code"] for a in spec["cbs_areas"] if a["level"] == "gemeente"}
         files, schools, stamp = fetch_duo(source, http, settings.duo_url, settings.pdok_url, landing, gemeenten)
         return LiveResult([LiveTable(f, frame, None, fetch, new) for f, fetch, new, frame in files], schools, stamp)
     client = None if http is None else ODataClient(http, settings.catalogue_urls)

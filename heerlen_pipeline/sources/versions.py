@@ -53,12 +53,13 @@ def current_versions(settings: Settings) -> dict[str, str]:
     return {sid: source_version(src, settings, client) for sid, src in catalog.load_sources().items()}
 
 
-STAMP_FIELDS = ("source_versions", "config_fingerprint", "area_definition", "source_mode", "scope")
+STAMP_FIELDS = ("source_versions", "config_fingerprint", "area_definition", "source_mode", "scope", "focus_area")
 
 
 def build_stamp(settings: Settings, versions: dict[str, str]) -> dict[str, str]:
     return {"source_versions": json.dumps(versions, sort_keys=True), "config_fingerprint": config_fingerprint(),
-            "area_definition": settings.area_definition, "source_mode": source_mode(settings), "scope": settings.scope}
+            "area_definition": settings.area_definition, "source_mode": source_mode(settings), "scope": settings.scope,
+            "focus_area": settings.focus_area}
 
 
 def published_stamp(warehouse: Path) -> dict[str, str] | None:

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
 
 from .. import catalog
 
-# The four compared areas, by role: the focus area, the rest of its gemeente, the gemeente, the country.
+
+def compared(focus: catalog.FocusArea) -> tuple[str, str, str, str]:
+    """The codes of the four compared areas, by role: the focus area, the rest of its gemeente, the gemeente and the
+    country (in the marts' column names: noord, zuid, heerlen, nederland)."""
+    return focus.focus.code, focus.rest.code, focus.gemeente.code, focus.nation.code
+
+
+# The report is the routekaart of the default focus area; the pipeline takes the focus area of its run.
 FOCUS = catalog.load_focus_area()
-NOORD, ZUID, HEERLEN, NEDERLAND = FOCUS.focus.code, FOCUS.rest.code, FOCUS.gemeente.code, FOCUS.nation.code
+NOORD, ZUID, HEERLEN, NEDERLAND = compared(FOCUS)
 _WIJK_LABEL = re.compile(r"^Wijk \d+ ")
 
 
@@ -42,10 +50,11 @@ def areas_frame(spec: dict[str, Any], others: list[dict[str, str]] = ()) -> pd.D
 def programme_members(spec: dict[str, Any]) -> pd.DataFrame:
     """(definition, area_code, wijk_code): Noord is the listed wijken, Zuid every other wijk."""
     wijken = [a["area_code"] for a in spec["cbs_areas"] if a["level"] == "wijk"]
+    focus: catalog.FocusArea = spec["focus"]
     rows = []
     for name, d in spec["definitions"].items():
         noord = set(d["noord"])
-        rows += [(name, NOORD if w in noord else ZUID, w) for w in wijken]
+        rows += [(name, focus.focus.code if w in noord else focus.rest.code, w) for w in wijken]
     return pd.DataFrame(rows, columns=["definition", "area_code", "wijk_code"])
 
 
@@ -58,11 +67,13 @@ class NameResolver:
     wijken cannot be confused.
     """
 
-    def __init__(self, spec: dict[str, Any]):
-        self.top = {a["area_name"]: a["area_code"] for a in spec["cbs_areas"] if a["level"] in ("land", "gemeente")}
-        self.wijken = {a["area_name"]: a["area_code"] for a in spec["cbs_areas"] if a["level"] == "wijk"}
+    def __init__(self, areas: Iterable[dict[str, str]]):
+        """`areas`: CBS areas with code, name, level and parent (catalog.load_cbs_names())."""
+        areas = list(areas)
+        self.top = {a["area_name"]: a["area_code"] for a in areas if a["level"] in ("land", "gemeente")}
+        self.wijken = {a["area_name"]: a["area_code"] for a in areas if a["level"] == "wijk"}
         self.buurten: dict[tuple[str, str], str] = {
-            (a["parent_code"], a["area_name"]): a["area_code"] for a in spec["cbs_areas"] if a["level"] == "buurt"
+            (a["parent_code"], a["area_name"]): a["area_code"] for a in areas if a["level"] == "buurt"
         }
 
     def resolve(self, names: list[str]) -> list[str | None]:

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from .. import catalog
 from ..store.tables import sql_list
-from .areas import HEERLEN, NEDERLAND, NOORD, ZUID
+from .areas import compared
 
 BASELINE_YEAR = 2018
 PARITY_YEAR = 2047
-TARGETS = {"nederland": ("gap_noord_nl", NEDERLAND, ""), "zuid": ("gap_noord_zuid", ZUID, "_zuid")}
+# target -> (its gap column, the suffix of its baseline, trajectory and on_track columns)
+TARGET_COLUMNS = {"nederland": ("gap_noord_nl", ""), "zuid": ("gap_noord_zuid", "_zuid")}
 VERDICTS = ("closing", "widening", "no clear change", "not yet measurable")
 COUNTS, NORMATIVE = sql_list(catalog.COUNT_METHODS), sql_list(catalog.NORMATIVE)  # no gaps for counts
 
@@ -40,7 +41,16 @@ def _per_target(gap: str, base: str, base_gap: str, closure: str, suffix: str) -
        END AS on_track{suffix}"""
 
 
-GAPS_SQL = f"""
+def targets(focus: catalog.FocusArea) -> dict[str, tuple[str, str, str]]:
+    """target -> (gap column, the target's area code, column suffix): Nederland and the rest of the gemeente."""
+    areas = {"nederland": focus.nation.code, "zuid": focus.rest.code}
+    return {t: (gap, areas[t], suffix) for t, (gap, suffix) in TARGET_COLUMNS.items()}
+
+
+def gaps_sql(focus: catalog.FocusArea) -> str:
+    """marts.gaps: the focus area against Nederland and the rest of its gemeente, per indicator and year."""
+    NOORD, ZUID, HEERLEN, NEDERLAND = compared(focus)  # noqa: N806 - the four areas, by role
+    return f"""
 CREATE OR REPLACE TABLE marts.gaps AS
 WITH v AS (  -- only 'ok' values: a low-coverage or withheld value is no level to compare
     SELECT indicator_id, year,
@@ -89,9 +99,9 @@ FROM t ORDER BY indicator_id, year
 """
 
 
-def _target_rows() -> str:
+def _target_rows(focus: catalog.FocusArea) -> str:
     parts = []
-    for target, (gap, area, suffix) in TARGETS.items():
+    for target, (gap, area, suffix) in targets(focus).items():
         closure = "closure_since_baseline" if not suffix else "closure_noord_zuid"
         parts.append(f"""SELECT indicator_id, '{target}' AS target, '{area}' AS target_area, year, {gap} AS gap,
            baseline_year{suffix} AS baseline_year, {closure} AS closure, trajectory_target{suffix} AS trajectory_target,
@@ -99,19 +109,22 @@ def _target_rows() -> str:
     return "\n    UNION ALL\n    ".join(parts)
 
 
-VERDICTS_SQL = f"""
+def verdicts_sql(focus: catalog.FocusArea) -> str:
+    """marts.gap_verdicts: per normative indicator and target, the change of the gap against the noise."""
+    NOORD, ZUID, _gemeente, NEDERLAND = compared(focus)  # noqa: N806
+    return f"""
 CREATE OR REPLACE TABLE marts.gap_verdicts AS
 WITH ind AS (
     SELECT indicator_id, CASE direction WHEN 'lower_is_better' THEN 1 ELSE -1 END AS sign FROM marts.indicators
     WHERE direction IN {NORMATIVE} AND method NOT IN {COUNTS}),
 pts AS (
-    {_target_rows()}),
+    {_target_rows(focus)}),
 pair AS (  -- baseline and latest year per indicator and target
     SELECT i.indicator_id, t.target, t.target_area, i.sign,
            any_value(p.baseline_year) AS baseline_year,
            max(p.year) FILTER (WHERE p.year > p.baseline_year AND p.gap IS NOT NULL) AS latest_year
     FROM ind i
-    CROSS JOIN (VALUES {", ".join(f"('{t}', '{a}')" for t, (_g, a, _s) in TARGETS.items())}) t(target, target_area)
+    CROSS JOIN (VALUES {", ".join(f"('{t}', '{a}')" for t, (_g, a, _s) in targets(focus).items())}) t(target, target_area)
     LEFT JOIN pts p ON p.indicator_id = i.indicator_id AND p.target = t.target
     GROUP BY ALL),
 bounds AS (  -- each compared value's half-width and where it comes from

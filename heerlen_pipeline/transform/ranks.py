@@ -17,21 +17,25 @@ from __future__ import annotations
 
 from .. import catalog
 from ..store.tables import sql_list
-from .areas import HEERLEN, NOORD, ZUID
+from .areas import compared
 from .indicators import POPULATION
 
 MIN_PEERS = 1000  # of about 3,200 to 3,400 wijken (and 342 gemeenten, hence the lower bar below)
 MIN_GEMEENTEN = 200
-OWN_GEMEENTE = HEERLEN[2:]  # a wijk code carries its gemeente: WKggggxx lies in GMgggg
 MAX_POPULATION_GAP = 4  # years between a value and the population that weighs it (KWB 2024 for RIVM 2020)
 COUNTS = sql_list(catalog.COUNT_METHODS)  # counts depend on the area's size: never ranked
 MIN_WEIGHED = 0.9  # share of the peers that must have a population for the share in people to be given
 
-NATIONAL_RANK_SQL = f"""
+def national_rank_sql(focus: catalog.FocusArea) -> str:
+    """marts.national_rank: the focus area and the rest of its gemeente among the wijken outside that gemeente, the
+    gemeente among the other gemeenten."""
+    NOORD, ZUID, HEERLEN, _nation = compared(focus)  # noqa: N806 - the areas, by role
+    own = HEERLEN[2:]  # a wijk code carries its gemeente: WKggggxx lies in GMgggg
+    return f"""
 CREATE OR REPLACE TABLE marts.national_rank AS
 WITH peers AS (
     SELECT DISTINCT area_code, level FROM marts.areas
-    WHERE (level = 'wijk' AND substr(area_code, 3, 4) <> '{OWN_GEMEENTE}') OR (level = 'gemeente' AND area_code <> '{HEERLEN}')),
+    WHERE (level = 'wijk' AND substr(area_code, 3, 4) <> '{own}') OR (level = 'gemeente' AND area_code <> '{HEERLEN}')),
 population AS (
     SELECT area_code, year, any_value(value) AS people FROM staging.observations
     WHERE measure = '{POPULATION}' AND status = 'ok' AND area_code IN (SELECT area_code FROM peers)
