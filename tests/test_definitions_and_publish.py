@@ -11,6 +11,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from heerlen_pipeline import catalog
 from heerlen_pipeline.cli import main
 from heerlen_pipeline.definitions import defs
 from heerlen_pipeline.settings import Settings
@@ -159,8 +160,8 @@ def test_publish_refuses_while_a_client_holds_the_warehouse_read_write(tmp_path)
 def test_paths_with_an_apostrophe_are_quoted_everywhere(tmp_path):
     target = tmp_path / "it's mine" / "w.duckdb"
     build = duckdb.connect(str(tmp_path / "build.duckdb"))
-    columns = ["code_version", "source_versions", "config_fingerprint", "area_definition", "source_mode", "scope",
-               "built_at", "attribution"]  # the described columns of build_info (publish comments each)
+    # the described columns of build_info (publish comments each)
+    columns = [c for c in catalog.load_warehouse_docs()["build_info"]["columns"] if c != "run_id"]
     write_frame(build, "marts.build_info", pd.DataFrame({"run_id": ["r1"], **{c: ["x"] for c in columns}}))
     publish(build, target)
     assert duckdb.execute(f"SELECT run_id FROM read_parquet({sql_literal(target.parent / 'parquet' / 'build_info.parquet')})"
