@@ -5,14 +5,13 @@ from __future__ import annotations
 import dagster as dg
 
 from .defs.assets import all_assets_and_checks
-from .defs.automation import monthly_live_refresh, upstream_change_sensor
+from .defs.automation import monthly_live_refresh, upstream_changes_sensor
 from .defs.resources import build_resources
 from .defs.sensors import alert_sensors
 from .settings import Settings
 
 
-def make_definitions(settings: Settings | None = None, sources: dict | None = None) -> dg.Definitions:
-    """`sources` overrides the live sources the change sensor polls (tests point it at a local mirror)."""
+def make_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     assets, checks = all_assets_and_checks()
     refresh = dg.define_asset_job("refresh_all", selection=dg.AssetSelection.all(),
@@ -22,7 +21,7 @@ def make_definitions(settings: Settings | None = None, sources: dict | None = No
         asset_checks=checks,
         resources=build_resources(settings),
         schedules=[monthly_live_refresh(refresh)],
-        sensors=[*alert_sensors(settings), upstream_change_sensor(settings, refresh, sources)],
+        sensors=[*alert_sensors(settings), upstream_changes_sensor()],
         # Small data: start-up dominates, so run every step in one process (and one DuckDB writer).
         executor=dg.in_process_executor,
         jobs=[refresh],

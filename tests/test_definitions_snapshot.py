@@ -1,5 +1,5 @@
-"""The Dagster graph as a reviewed file: asset keys with group, kind and partitioning, checks (blocking or not),
-jobs, schedules and sensors with their default status. A change to the graph is a visible diff of
+"""The Dagster graph as a reviewed file: asset keys with group, kind, partitioning and automation condition, checks
+(blocking or not), jobs, schedules and sensors with their default status. A change to the graph is a visible diff of
 tests/snapshots/definitions.json; after a deliberate change, rewrite it with
 
     HEERLEN_UPDATE_SNAPSHOT=1 pytest tests/test_definitions_snapshot.py
@@ -29,6 +29,7 @@ def describe(defs: dg.Definitions) -> dict:
             "observable": node.is_observable, "materializable": node.is_materializable,
             "partitions": node.partitions_def.get_partition_keys() if node.partitions_def else None,
             "deps": sorted(k.to_user_string() for k in node.parent_keys),
+            "automation": node.automation_condition.get_label() if node.automation_condition else None,
         }
     checks = sorted(({"asset": spec.asset_key.to_user_string(), "name": spec.name, "blocking": spec.blocking}
                      for checks_def in defs.asset_checks or [] for spec in checks_def.check_specs),

@@ -77,4 +77,4 @@ def test_graphql_shows_assets_checks_schedule_and_sensors(webserver):
     assert [(s["name"], s["cronSchedule"], s["scheduleState"]["status"]) for s in repo["schedules"]] == [
         ("refresh_live_monthly", "0 6 3 * *", "RUNNING")]
     assert {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]} == {
-        "cbs_modified_stamps": "RUNNING", "alert_on_run_failure": "RUNNING", "alert_on_check_warnings": "RUNNING"}
+        "upstream_changes": "RUNNING", "alert_on_run_failure": "RUNNING", "alert_on_check_warnings": "RUNNING"}

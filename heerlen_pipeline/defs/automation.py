@@ -1,22 +1,14 @@
-"""Unattended refreshes: a monthly live refresh, and a sensor that starts one as soon as CBS or DUO
-re-publishes a table the pipeline uses — for the changed sources and everything downstream only.
+"""Unattended refreshes: a monthly live refresh, and declarative automation that refreshes as soon as CBS or DUO
+re-publishes a table the pipeline uses — the changed sources (and years) and everything downstream only.
 
 Both are RUNNING by default, so `dagster dev` (webserver + daemon) runs them without clicks.
 """
 
 
-import dataclasses
-import hashlib
-import json
 
 import dagster as dg
 
 from .. import catalog
-from ..settings import Settings
-from ..sources.http import HttpClient
-from ..sources.live import partition_versions
-from ..sources.odata import ODataClient
-from ..sources.reach import unreachable
 from .partitions import all_years_tags
 from .resources import LIVE_TAG
 
@@ -37,47 +29,21 @@ def monthly_live_refresh(job) -> dg.ScheduleDefinition:
     return refresh_live_monthly
 
 
-def upstream_change_sensor(settings: Settings, job, sources: dict[str, catalog.Source] | None = None):
-    """Polls the Modified stamps (ETag/Last-Modified for DUO files) of every live table."""
-    live_settings = dataclasses.replace(settings, live=True, replay=False)
+# Declarative automation, Dagster's own change detection: every 6 hours each source/<id> is observed (its version:
+# the CBS tables' Modified stamps, the DUO files' validators, or the bundled files' checksum; per year for a
+# partitioned source), and every asset downstream is requested once an asset it depends on changed, year by year
+# where it is partitioned. Nothing is requested for what is merely missing: a first start does not refresh everything.
+OBSERVE = (dg.AutomationCondition.cron_tick_passed("0 */6 * * *", cron_timezone="Europe/Amsterdam")
+           & ~dg.AutomationCondition.in_progress()).with_label("every 6 hours")
+REACT = (dg.AutomationCondition.any_deps_updated().since_last_handled()
+         & ~dg.AutomationCondition.any_deps_in_progress() & ~dg.AutomationCondition.in_progress()
+         ).with_label("an upstream version changed")
 
-    @dg.sensor(name="cbs_modified_stamps", job=job, minimum_interval_seconds=6 * 3600,
-               default_status=dg.DefaultSensorStatus.RUNNING,
-               description="Starts a live refresh of exactly the sources whose upstream table changed.")
-    def sensor(context: dg.SensorEvaluationContext):
-        live_sources = {sid: s for sid, s in (sources or catalog.load_sources()).items() if s.live}
-        # Offline (or a host down): one line in the sensor's history, not a stack trace per source every tick.
-        problems = unreachable([live_settings.cbs_odata_url, live_settings.cbs_dataderden_url, live_settings.duo_url])
-        if problems:
-            return dg.SkipReason(f"live sources unreachable, checking again later: {'; '.join(problems)}")
-        client = ODataClient(HttpClient(), live_settings.catalogue_urls)
-        current = {sid: partition_versions(s, live_settings, client) for sid, s in live_sources.items()}
-        previous = json.loads(context.cursor) if context.cursor else None
-        context.update_cursor(json.dumps(current, sort_keys=True))
-        if previous is None:
-            return dg.SkipReason(f"recorded the upstream versions of {len(current)} sources; refreshing on change")
-        # {source: changed partitions}; "" is a whole (unpartitioned) source. A cursor written before
-        # partitions held one string per source: that source counts as changed once.
-        changed = {sid: sorted(p for p, v in parts.items()
-                               if not isinstance(previous.get(sid), dict) or previous[sid].get(p) != v)
-                   for sid, parts in current.items()}
-        changed = {sid: parts for sid, parts in changed.items() if parts}
-        if not changed:
-            return dg.SkipReason("no table changed upstream")
-        whole = sorted(sid for sid, parts in changed.items() if parts == [""])
-        years = sorted({p for parts in changed.values() for p in parts if p})
-        graph = context.repository_def.asset_graph
-        requests = []
-        # One run per changed year (that year's partition and everything downstream); unpartitioned sources
-        # that changed ride along with the first, or get a run of their own.
-        for i, year in enumerate(years or [None]):
-            sids = [sid for sid, parts in changed.items() if year in parts] + (whole if i == 0 else [])
-            selection = dg.AssetSelection.assets(*(dg.AssetKey(["raw", sid]) for sid in sids)).downstream()
-            stamps = {sid: current[sid].get(year or "", current[sid]) for sid in sids}
-            run_key = hashlib.sha256(json.dumps([year, stamps], sort_keys=True).encode()).hexdigest()[:16]
-            requests.append(dg.RunRequest(run_key=run_key, asset_selection=sorted(selection.resolve(graph)),
-                                          partition_key=year,
-                                          tags={**LIVE_TAGS, "heerlen/changed_sources": ",".join(sorted(sids))}))
-        return requests
 
-    return sensor
+def upstream_changes_sensor() -> dg.AutomationConditionSensorDefinition:
+    """Evaluates OBSERVE and REACT; its runs fetch live (a run tag), so a re-published table is refreshed from CBS."""
+    return dg.AutomationConditionSensorDefinition(
+        "upstream_changes", target=dg.AssetSelection.all(include_sources=True), run_tags=LIVE_TAGS,
+        default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=60,
+        description="Observes every source every 6 hours and refreshes, live, exactly the sources whose upstream "
+                    "version changed (the changed years of KWB) and everything downstream of them.")

@@ -11,13 +11,14 @@ from ..store.tables import read_frame
 from ..transform.gaps import gaps_sql, verdicts_sql
 from ..transform.marts import build_audit_marts, build_value_marts
 from ..transform.ranks import national_rank_sql
+from .automation import REACT
 from .metadata import preview
 from .resources import PipelineSettings
 
 
 def indicator_values_asset(sources: dict[str, catalog.Source], indicators, themes: list[str]) -> dg.AssetsDefinition:
     @dg.asset(key=["marts", "indicator_values"], deps=[dg.AssetKey(["indicators", t]) for t in themes],
-              group_name="marts", kinds={"duckdb"},
+              group_name="marts", kinds={"duckdb"}, automation_condition=REACT,
               description="marts.areas, marts.indicators, marts.indicator_values and marts.programme_values.")
     def marts_indicator_values(settings: PipelineSettings, build_db: DuckDBResource):
         definition = settings.settings.area_definition
@@ -35,9 +36,10 @@ def indicator_values_asset(sources: dict[str, catalog.Source], indicators, theme
 
 
 @dg.asset(key=["marts", "gaps"], deps=[dg.AssetKey(["marts", "indicator_values"])], group_name="marts",
-          kinds={"duckdb"}, description="marts.gaps (Noord vs NL and vs Zuid per year: oriented index, closure since "
-                                        "the baseline, 2047 trajectory) and marts.gap_verdicts (closing, widening, no "
-                                        "clear change or not yet measurable, against the noise of the sources).")
+          kinds={"duckdb"}, automation_condition=REACT,
+          description="marts.gaps (Noord vs NL and vs Zuid per year: oriented index, closure since the baseline, 2047 "
+                      "trajectory) and marts.gap_verdicts (closing, widening, no clear change or not yet measurable, "
+                      "against the noise of the sources).")
 def marts_gaps(settings: PipelineSettings, build_db: DuckDBResource):
     focus = catalog.load_focus_area(settings.settings.focus_area)
     with build_db.get_connection() as con:
@@ -51,8 +53,9 @@ def marts_gaps(settings: PipelineSettings, build_db: DuckDBResource):
 
 
 @dg.asset(key=["marts", "national_rank"], deps=[dg.AssetKey(["marts", "indicator_values"])], group_name="marts",
-          kinds={"duckdb"}, description="National scope: Heerlen-Noord and -Zuid ranked among every Dutch wijk, "
-                                        "Heerlen among every gemeente (percentile, direction-aware).")
+          kinds={"duckdb"}, automation_condition=REACT,
+          description="National scope: the focus area and the rest of its gemeente ranked among every Dutch wijk "
+                      "outside that gemeente, the gemeente among every other (percentile, direction-aware).")
 def marts_national_rank(settings: PipelineSettings, build_db: DuckDBResource):
     focus = catalog.load_focus_area(settings.settings.focus_area)
     with build_db.get_connection() as con:
@@ -64,7 +67,7 @@ def marts_national_rank(settings: PipelineSettings, build_db: DuckDBResource):
 
 def publish_asset(sources: dict[str, catalog.Source]) -> dg.AssetsDefinition:
     @dg.asset(key=["publish", "warehouse"], deps=[dg.AssetKey(["marts", "gaps"]), dg.AssetKey(["marts", "national_rank"])],
-              group_name="marts",
+              group_name="marts", automation_condition=REACT,
               kinds={"duckdb"}, description="Writes the analyst warehouse privately and swaps it in atomically.")
     def publish_warehouse(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
         s = settings.for_run(context.run.tags)

@@ -3,11 +3,13 @@
 import dagster as dg
 
 from ..report.render import NotThisFocusArea, write_report
+from .automation import REACT
 from .resources import PipelineSettings
 
 
 @dg.asset(key=["report", "index"], deps=[dg.AssetKey(["publish", "warehouse"])], group_name="marts",
-          kinds={"html"}, description="The routekaart report: one self-contained HTML page next to the warehouse.")
+          kinds={"html"}, automation_condition=REACT,
+          description="The routekaart report: one self-contained HTML page next to the warehouse.")
 def report_index(context: dg.AssetExecutionContext, settings: PipelineSettings):
     try:
         result = write_report(settings.settings.warehouse)

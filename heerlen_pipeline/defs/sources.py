@@ -13,9 +13,11 @@ from tqdm import tqdm
 from .. import catalog
 from ..sources.headers import MeasureMatcher
 from ..sources.land import land_source
-from ..sources.live import combine_versions, source_version
+from ..sources.live import combine_versions, partition_versions
+from ..sources.reach import unreachable
 from ..transform.areas import NameResolver
 from ..transform.stage import stage_part
+from .automation import OBSERVE, REACT
 from .metadata import preview
 from .partitions import run_partitions, unit
 from .resources import PipelineSettings
@@ -41,22 +43,27 @@ def build_source_assets(source: catalog.Source, years: dg.PartitionsDefinition |
     group = source.theme
     years = years if source.partitioned else None
 
-    def observe(settings: PipelineSettings):
-        return dg.DataVersion(source_version(source, settings.settings))
+    def observe(context, settings: PipelineSettings):
+        s = settings.for_run(context.run.tags)
+        if s.live and not s.replay and (problems := unreachable([s.cbs_odata_url, s.cbs_dataderden_url, s.duo_url])):
+            raise dg.Failure(description=f"live sources unreachable, observing again at the next tick: "
+                                         f"{'; '.join(problems)}", allow_retries=False)
+        versions = partition_versions(source, s)
+        return dg.DataVersionsByPartition(versions) if years else dg.DataVersion(versions[""])
 
     with warnings.catch_warnings():  # observable source assets are the documented way, though marked beta
         warnings.simplefilter("ignore", dg.BetaWarning)
         # Called with its options first: given the function and options at once, Dagster drops the options (the
         # key among them), and every source became one stray asset named `observe`.
         source_asset = dg.observable_source_asset(
-            key=source_key, group_name=group,
+            key=source_key, group_name=group, partitions_def=years, automation_condition=OBSERVE,
             description=f"{source.title} upstream: version = the CBS tables' Modified stamps when live, "
-                        "the files' checksum otherwise.")(observe)
+                        "the files' checksum otherwise" + (", per year." if years else "."))(observe)
 
     # No step-level RetryPolicy: the HTTP client retries what is worth retrying (429/5xx, resets, a body that breaks
     # off), and Dagster would retry an interrupt too, so Ctrl-C or SIGTERM could not stop a run.
     @dg.asset(key=raw_key, deps=[source_key], group_name=group, kinds={"duckdb"},
-              partitions_def=years,
+              partitions_def=years, automation_condition=REACT,
               description=f"{source.title} ({source.publisher}): rows exactly as received (file or OData pages)"
                           + (", one partition per year." if years else "."))
     def raw_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
@@ -81,7 +88,7 @@ def build_source_assets(source: catalog.Source, years: dg.PartitionsDefinition |
         )
 
     @dg.asset(key=staging_key, deps=[raw_key, dg.AssetKey(["staging", "areas"])], group_name=group,
-              kinds={"duckdb"}, partitions_def=years,
+              kinds={"duckdb"}, partitions_def=years, automation_condition=REACT,
               description=f"{source.title}: long format (area_code, year, measure, value, unit, status).")
     def staging_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
         s = settings.for_run(context.run.tags)

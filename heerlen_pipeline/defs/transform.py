@@ -9,6 +9,7 @@ from .. import catalog
 from ..transform.areas import compared
 from ..transform.indicators import build_indicator_values
 from ..transform.stage import join_sources, stage_areas
+from .automation import REACT
 from .metadata import preview
 from .resources import PipelineSettings
 
@@ -25,7 +26,7 @@ def staging_areas(settings: PipelineSettings, build_db: DuckDBResource):
 
 def observations_asset(source_ids: list[str]) -> dg.AssetsDefinition:
     @dg.asset(key=["staging", "observations"], deps=[dg.AssetKey(["staging", sid]) for sid in source_ids],
-              group_name="areas", kinds={"duckdb"},
+              group_name="areas", kinds={"duckdb"}, automation_condition=REACT,
               description="All staged observations and schools, as views over the per-source staging tables.")
     def staging_observations(build_db: DuckDBResource):
         with build_db.get_connection() as con:
@@ -43,7 +44,7 @@ def build_theme_asset(theme: str, indicators: list[catalog.Indicator]):
     key = dg.AssetKey(["indicators", theme])
 
     @dg.asset(key=key, deps=[dg.AssetKey(["staging", "observations"]), dg.AssetKey(["staging", "areas"])],
-              group_name=theme, kinds={"duckdb"}, freshness_policy=INDICATOR_FRESHNESS,
+              group_name=theme, kinds={"duckdb"}, freshness_policy=INDICATOR_FRESHNESS, automation_condition=REACT,
               description=f"Indicators of theme {theme}: " + ", ".join(i.id for i in indicators))
     def theme_asset(settings: PipelineSettings, build_db: DuckDBResource):
         headline = compared(catalog.load_focus_area(settings.settings.focus_area))
