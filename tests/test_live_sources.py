@@ -360,3 +360,44 @@ def test_a_live_run_without_reachable_hosts_fails_at_once_naming_them(tmp_path, 
     with pytest.raises(HttpError, match=r"opendata.heerlen-test.invalid.*\(after 1 attempt\)"):
         HttpClient().get("http://opendata.heerlen-test.invalid/ODataFeed/odata/84286NED/TableInfos")
     assert time.perf_counter() - started < 5
+
+
+def test_one_source_never_takes_longer_than_its_budget(tmp_path, monkeypatch):
+    """HEERLEN_SOURCE_BUDGET: all requests of one source together (one client per source). Each answer takes 0.4 s
+    here and the source may take 1 s: the third answer ends past the budget and is refused, and no fourth request
+    is made."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from heerlen_pipeline.sources.http import HttpClient, HttpConfig
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the http.server API
+            time.sleep(0.4)
+            body = b'{"value": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = HttpClient(HttpConfig(read_timeout=5, retries=0, source_budget=1.0))
+        url = f"http://127.0.0.1:{server.server_port}/ODataFeed/odata/84286NED/TypedDataSet"
+        started = time.perf_counter()
+        answered = 0
+        with pytest.raises(HttpError) as err:
+            for _ in range(10):
+                client.get(url)
+                answered += 1
+        took = time.perf_counter() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answered == 2 and took < 1.5, (answered, took)
+    assert "HEERLEN_SOURCE_BUDGET" in str(err.value)

@@ -47,6 +47,7 @@ class HttpConfig:
     backoff: float = 0.5  # seconds; doubles per retry, plus up to the same again as jitter
     max_bytes: int = 256 * 1024 * 1024
     budget: float = 300.0  # seconds one request may take with its retries and their waits
+    source_budget: float = 1800.0  # seconds all requests of one client (one source) may take together
 
     @classmethod
     def from_env(cls) -> HttpConfig:
@@ -58,6 +59,7 @@ class HttpConfig:
             backoff=float(env.get("HEERLEN_HTTP_BACKOFF", cls.backoff)),
             max_bytes=int(env.get("HEERLEN_HTTP_MAX_BYTES", cls.max_bytes)),
             budget=float(env.get("HEERLEN_HTTP_BUDGET", cls.budget)),
+            source_budget=float(env.get("HEERLEN_SOURCE_BUDGET", cls.source_budget)),
         )
 
 
@@ -121,6 +123,9 @@ class HttpClient:
         self.session = make_session(self.config)
         self.requests = 0
         self.bytes = 0
+        # One client per source (fetch_live): its requests share this deadline, so no source holds a run for longer.
+        self._source_deadline = time.monotonic() + self.config.source_budget
+        self._budget_text = ""
 
     def get(self, url: str, params: dict[str, str] | None = None) -> Response:
         cfg = self.config
@@ -156,8 +161,8 @@ class HttpClient:
         """One request (urllib3 retries included), following redirects only on the host asked."""
         cfg = self.config
         for _hop in range(MAX_REDIRECTS + 1):
-            self._start_budget()
             try:
+                self._start_budget()
                 resp = self.session.request(method, url, params=params, timeout=(cfg.connect_timeout, cfg.read_timeout),
                                             stream=method == "GET", allow_redirects=False)
             except requests.RequestException as e:  # urllib3 has already retried these
@@ -180,10 +185,19 @@ class HttpClient:
 
     def _start_budget(self) -> None:
         """A fresh time budget for the next request, carried by the Retry object urllib3 uses for it (and checked
-        while the body is read: a read timeout is per read, so a body trickling in would never time out)."""
-        self._deadline = time.monotonic() + self.config.budget
+        while the body is read: a read timeout is per read, so a body trickling in would never time out). It is the
+        request's own budget, or what is left of the source's when that is less."""
+        cfg, now = self.config, time.monotonic()
+        left = self._source_deadline - now
+        if left <= 0:
+            raise BudgetExceeded(f"this source's time budget of {cfg.source_budget:g}s (HEERLEN_SOURCE_BUDGET) is spent "
+                                 f"after {self.requests} requests; given up")
+        budget = min(cfg.budget, left)
+        self._budget_text = (f"this request's budget of {budget:g}s (HEERLEN_HTTP_BUDGET)" if budget == cfg.budget else
+                             f"what was left of this source's budget, {budget:.3g}s (HEERLEN_SOURCE_BUDGET)")
+        self._deadline = now + budget
         for adapter in self.session.adapters.values():
-            adapter.max_retries = adapter.max_retries.new(deadline=self._deadline, budget=self.config.budget, history=())
+            adapter.max_retries = adapter.max_retries.new(deadline=self._deadline, budget=self._budget_text, history=())
 
     def _read(self, resp: requests.Response) -> bytes:
         declared = int(resp.headers.get("Content-Length") or 0)
@@ -193,8 +207,8 @@ class HttpClient:
         chunks, size = [], 0
         for chunk in resp.iter_content(chunk_size=READ_CHUNK):
             if time.monotonic() > self._deadline:
-                raise HttpError(f"GET {redact(resp.url)}: the body took longer than this request's budget of "
-                                f"{self.config.budget:g}s (HEERLEN_HTTP_BUDGET) after {size} bytes; refused")
+                raise HttpError(f"GET {redact(resp.url)}: the body took longer than {self._budget_text} after "
+                                f"{size} bytes; refused")
             size += len(chunk)
             if size > self.config.max_bytes:
                 raise HttpError(f"GET {redact(resp.url)}: response exceeds the cap of {self.config.max_bytes} bytes "
@@ -213,7 +227,7 @@ class BudgetRetry(Retry):
     longer one is given up on at once, instead of holding the run. The attempts made are kept on the error it gives
     up with, so the message can say how many there really were."""
 
-    def __init__(self, *args, deadline: float | None = None, budget: float | None = None, **kwargs):
+    def __init__(self, *args, deadline: float | None = None, budget: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.deadline, self.budget = deadline, budget
 
@@ -231,8 +245,8 @@ class BudgetRetry(Retry):
         wait = asked or self.get_backoff_time()
         if self.deadline is not None and time.monotonic() + wait > self.deadline:
             what = f"the server asks to retry after {asked:g}s" if asked else f"the next retry would wait {wait:g}s"
-            raise BudgetExceeded(f"HTTP {response.status if response else 'error'}: {what}, past this request's budget "
-                                 f"of {self.budget:g}s (HEERLEN_HTTP_BUDGET); given up {_attempts(len(self.history))}")
+            raise BudgetExceeded(f"HTTP {response.status if response else 'error'}: {what}, past {self.budget}; "
+                                 f"given up {_attempts(len(self.history))}")
         super().sleep(response)
 
     def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None) -> BudgetRetry:
