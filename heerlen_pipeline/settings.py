@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +29,52 @@ def env_seconds(name: str, default: float, *, above_zero: bool = False) -> float
     if not in_range:
         raise ValueError(f"{name} must be a number of seconds {'above 0' if above_zero else 'from 0 up'}, not {raw!r}")
     return seconds
+
+
+def _env(name: str, default):
+    return field(default=default, metadata={"env": name})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The time, size and alert settings, each from its environment variable: the one place they are read and
+    checked (a bad value names the variable). The HTTP client, the run lock, `heerlen query` and the alerts take
+    them from here; the Dagster UI shows them as the `limits` resource."""
+
+    http_connect_timeout: float = _env("HEERLEN_HTTP_CONNECT_TIMEOUT", 10.0)  # seconds per connection attempt
+    http_read_timeout: float = _env("HEERLEN_HTTP_READ_TIMEOUT", 120.0)  # seconds per read
+    http_retries: int = _env("HEERLEN_HTTP_RETRIES", 5)  # of 429/5xx and connection errors
+    http_backoff: float = _env("HEERLEN_HTTP_BACKOFF", 0.5)  # seconds; doubles per retry, plus jitter
+    http_max_bytes: int = _env("HEERLEN_HTTP_MAX_BYTES", 256 * 1024 * 1024)  # a larger response is refused
+    http_budget: float = _env("HEERLEN_HTTP_BUDGET", 300.0)  # one request with its retries and their waits
+    source_budget: float = _env("HEERLEN_SOURCE_BUDGET", 1800.0)  # all requests of one source together
+    lock_timeout: float = _env("HEERLEN_LOCK_TIMEOUT", 3600.0)  # a second run waits this long for the first
+    query_timeout: float = _env("HEERLEN_QUERY_TIMEOUT", 60.0)  # per statement of `heerlen query`
+    query_memory_limit: str = _env("HEERLEN_QUERY_MEMORY_LIMIT", "2GB")
+    alert_log: str = _env("HEERLEN_ALERT_LOG", "")  # empty: alerts.jsonl next to the warehouse
+    alert_webhook_url: str = _env("HEERLEN_ALERT_WEBHOOK_URL", "")  # a secret: never shown, only its variable
+    webserver_url: str = _env("DAGSTER_WEBSERVER_URL", "")  # for run links in alerts
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            name = f.metadata["env"]
+            if f.type == "float":  # zero allowed where it means "no wait": the lock timeout and the backoff
+                values[f.name] = env_seconds(name, f.default, above_zero=f.name not in ("lock_timeout", "http_backoff"))
+            elif f.type == "int":
+                raw = os.environ.get(name) or str(f.default)
+                if not raw.isdigit():
+                    raise ValueError(f"{name} must be a whole number from 0 up, not {raw!r}")
+                values[f.name] = int(raw)
+            else:
+                values[f.name] = os.environ.get(name) or f.default
+        return cls(**values)
+
+    @staticmethod
+    def variable(name: str) -> str:
+        """The environment variable of a field."""
+        return next(f.metadata["env"] for f in fields(Limits) if f.name == name)
 
 
 @dataclass(frozen=True)

@@ -1,3 +1,4 @@
+import dataclasses
 import hashlib
 import os
 import re
@@ -13,8 +14,8 @@ import pytest
 
 from heerlen_pipeline import catalog
 from heerlen_pipeline.cli import main
-from heerlen_pipeline.definitions import defs
-from heerlen_pipeline.settings import Settings
+from heerlen_pipeline.definitions import defs, make_definitions
+from heerlen_pipeline.settings import Limits, Settings
 from heerlen_pipeline.store.publish import PublishRefused, check_target, publish, sync_parquet
 from heerlen_pipeline.store.tables import sql_literal, write_frame
 
@@ -111,6 +112,8 @@ def test_directories_follow_a_warehouse_given_on_the_command_line(tmp_path, monk
     ([], {"HEERLEN_LOCK_TIMEOUT": "abc"}, ["HEERLEN_LOCK_TIMEOUT must be a number of seconds", "'abc'"]),
     ([], {"HEERLEN_SCOPE": "world"}, ["scope must be one of heerlen, national", "'world'"]),
     (["--focus-area", "atlantis"], {}, ["unknown focus area 'atlantis'", "heerlen-noord, rotterdam-zuid"]),
+    ([], {"HEERLEN_HTTP_RETRIES": "many"}, ["HEERLEN_HTTP_RETRIES must be a whole number", "'many'"]),
+    ([], {"HEERLEN_SOURCE_BUDGET": "-1"}, ["HEERLEN_SOURCE_BUDGET must be a number of seconds above 0", "'-1'"]),
     (["--focus-area", "rotterdam-zuid", "--area-definition", "spoorlijn"], {},
      ["unknown area definition 'spoorlijn' of focus area rotterdam-zuid", "choose one of gebieden"]),
 ])
@@ -195,3 +198,16 @@ def test_heerlen_reads_dotenv_as_dagster_does(tmp_path, monkeypatch, capsys):
         run = instance.get_run_by_id(run_id)
         assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS and run.job_name == "refresh_all"
     assert os.environ["HEERLEN_WAREHOUSE"] == str(tmp_path / "not_this.duckdb")  # restored after the command
+
+
+def test_every_setting_is_visible_in_dagster_and_the_webhook_only_by_its_variable(tmp_path, monkeypatch):
+    """settings.Limits is read once from the environment; Dagster shows it as the `limits` resource. The webhook URL
+    is a secret: the resource holds the name of its variable, resolved only when a run uses it."""
+    monkeypatch.setenv("HEERLEN_ALERT_WEBHOOK_URL", "https://hooks.example/secret-token")
+    monkeypatch.setenv("HEERLEN_HTTP_BUDGET", "42")
+    defs = make_definitions(Settings.from_env(warehouse=tmp_path / "w.duckdb"))
+    limits = defs.resources["limits"]
+    assert limits.http_budget == 42 and limits.lock_timeout == 3600
+    assert limits.alert_webhook_url == "HEERLEN_ALERT_WEBHOOK_URL" and isinstance(limits.alert_webhook_url, dg.EnvVar)
+    assert "secret-token" not in repr(defs.resources)
+    assert {f.name for f in dataclasses.fields(Limits)} == set(type(limits).model_fields)  # nothing left out

@@ -10,7 +10,8 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
-from ..settings import Settings
+from ..settings import Limits, Settings
+from ..sources.http import HttpConfig
 from ..store.build_db import set_aside_if_damaged
 from ..store.lock import RUN_LOCK, hold
 
@@ -104,9 +105,43 @@ class BuildDatabase(DuckDBResource):
             raise
 
 
+class RunLimits(dg.ConfigurableResource):
+    """The time, size and alert settings (settings.Limits, from HEERLEN_* variables), shown in the UI. The webhook
+    URL is a secret: the resource holds its variable (EnvVar), never the URL. A launch may override the HTTP ones
+    for its downloads; the lock and alert settings are read from the environment, as the CLI reads them."""
+
+    http_connect_timeout: float
+    http_read_timeout: float
+    http_retries: int
+    http_backoff: float
+    http_max_bytes: int
+    http_budget: float
+    source_budget: float
+    lock_timeout: float
+    query_timeout: float
+    query_memory_limit: str
+    alert_log: str
+    alert_webhook_url: str
+    webserver_url: str
+
+    @classmethod
+    def from_env(cls) -> "RunLimits":
+        limits = Limits.from_env()
+        values = {f: getattr(limits, f) for f in cls.model_fields}
+        if limits.alert_webhook_url:
+            values["alert_webhook_url"] = dg.EnvVar(Limits.variable("alert_webhook_url"))
+        return cls(**values)
+
+    def http_config(self) -> HttpConfig:
+        return HttpConfig(connect_timeout=self.http_connect_timeout, read_timeout=self.http_read_timeout,
+                          retries=self.http_retries, backoff=self.http_backoff, max_bytes=self.http_max_bytes,
+                          budget=self.http_budget, source_budget=self.source_budget)
+
+
 def build_resources(s: Settings) -> dict[str, dg.ConfigurableResource]:
     return {
         "settings": PipelineSettings.from_settings(s),
+        "limits": RunLimits.from_env(),
         # One DuckDB thread: the build's queries are small and the steps run one at a time, so a second thread
         # bought no wall time in a bundled run (2 cores), only a second set of hash tables (~40 MB peak RSS).
         "build_db": BuildDatabase(database=str(s.build_db), connection_config={"threads": 1}),

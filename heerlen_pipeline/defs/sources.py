@@ -20,7 +20,7 @@ from ..transform.stage import stage_part
 from .automation import OBSERVE, REACT
 from .metadata import preview
 from .partitions import run_partitions, unit
-from .resources import PipelineSettings
+from .resources import PipelineSettings, RunLimits
 
 
 def _progress(context: dg.AssetExecutionContext, source_id: str):
@@ -66,13 +66,14 @@ def build_source_assets(source: catalog.Source, years: dg.PartitionsDefinition |
               partitions_def=years, automation_condition=REACT,
               description=f"{source.title} ({source.publisher}): rows exactly as received (file or OData pages)"
                           + (", one partition per year." if years else "."))
-    def raw_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
+    def raw_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, limits: RunLimits,
+                  build_db: DuckDBResource):
         s = settings.for_run(context.run.tags)
         loads = []
         with build_db.get_connection() as con:
             for part in run_partitions(context, source):
                 loads.append(land_source(con, unit(source, part), part, s, _progress(context, source.id),
-                                         context.log.info))
+                                         context.log.info, limits.http_config()))
         files = [f for load in loads for f in load.files]
         downloaded = sum(t.downloaded for load in loads for t in load.tables)
         return dg.MaterializeResult(

@@ -10,7 +10,6 @@ defs/alerts.py.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from ..settings import Limits
 from ..sources.http import MAX_REDIRECTS, USER_AGENT, same_host
 
 ALERT_TIMEOUT = (3, 7)  # connect, read: one delivery waits at most about 10 s
@@ -56,9 +56,9 @@ class AlertSink:
 
     @classmethod
     def from_env(cls, warehouse: Path) -> AlertSink:
-        env = os.environ
-        return cls(Path(env.get("HEERLEN_ALERT_LOG") or warehouse.parent / "alerts.jsonl"),
-                   env.get("HEERLEN_ALERT_WEBHOOK_URL") or None, env.get("DAGSTER_WEBSERVER_URL") or None)
+        limits = Limits.from_env()
+        return cls(Path(limits.alert_log or warehouse.parent / "alerts.jsonl"), limits.alert_webhook_url or None,
+                   limits.webserver_url or None)
 
     def sent_keys(self) -> set[str]:
         try:

@@ -15,7 +15,6 @@ redirect to any other host is refused before a request is made to it. A password
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from urllib3.exceptions import InvalidHeader, MaxRetryError, NameResolutionError
 from urllib3.util import Retry
 
 from .. import __version__
+from ..settings import Limits
 
 USER_AGENT = f"heerlen-pipeline/{__version__} (+https://github.com/heerlen-pipeline; open-data refresh)"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -41,26 +41,25 @@ class HttpError(RuntimeError):
 
 @dataclass(frozen=True)
 class HttpConfig:
-    connect_timeout: float = 10.0
-    read_timeout: float = 120.0
-    retries: int = 5
-    backoff: float = 0.5  # seconds; doubles per retry, plus up to the same again as jitter
-    max_bytes: int = 256 * 1024 * 1024
-    budget: float = 300.0  # seconds one request may take with its retries and their waits
-    source_budget: float = 1800.0  # seconds all requests of one client (one source) may take together
+    """The client's share of the Limits (settings.py, where each is described), under shorter names."""
+
+    connect_timeout: float = Limits.http_connect_timeout
+    read_timeout: float = Limits.http_read_timeout
+    retries: int = Limits.http_retries
+    backoff: float = Limits.http_backoff
+    max_bytes: int = Limits.http_max_bytes
+    budget: float = Limits.http_budget
+    source_budget: float = Limits.source_budget  # one client per source: all its requests together
+
+    @classmethod
+    def from_limits(cls, limits: Limits) -> HttpConfig:
+        return cls(connect_timeout=limits.http_connect_timeout, read_timeout=limits.http_read_timeout,
+                   retries=limits.http_retries, backoff=limits.http_backoff, max_bytes=limits.http_max_bytes,
+                   budget=limits.http_budget, source_budget=limits.source_budget)
 
     @classmethod
     def from_env(cls) -> HttpConfig:
-        env = os.environ
-        return cls(
-            connect_timeout=float(env.get("HEERLEN_HTTP_CONNECT_TIMEOUT", cls.connect_timeout)),
-            read_timeout=float(env.get("HEERLEN_HTTP_READ_TIMEOUT", cls.read_timeout)),
-            retries=int(env.get("HEERLEN_HTTP_RETRIES", cls.retries)),
-            backoff=float(env.get("HEERLEN_HTTP_BACKOFF", cls.backoff)),
-            max_bytes=int(env.get("HEERLEN_HTTP_MAX_BYTES", cls.max_bytes)),
-            budget=float(env.get("HEERLEN_HTTP_BUDGET", cls.budget)),
-            source_budget=float(env.get("HEERLEN_SOURCE_BUDGET", cls.source_budget)),
-        )
+        return cls.from_limits(Limits.from_env())
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from .. import catalog
 from ..settings import Settings
 from ..store.tables import write_frame, write_part
 from .files import files_version, read_source_files
+from .http import HttpConfig
 from .live import Progress, fetch_live, live_dimensions, live_mappings, live_pages
 from .pdok import PLACEMENT_COLUMNS
 
@@ -28,12 +29,12 @@ class RawLoad:
 
 
 def land_source(con: duckdb.DuckDBPyConnection, source: catalog.Source, part: str | None, s: Settings,
-                progress: Progress, log: Callable[[str], None]) -> RawLoad:
+                progress: Progress, log: Callable[[str], None], http_config: HttpConfig | None = None) -> RawLoad:
     """One source (or one year of it): fetch or read, then write the raw tables and their audit rows."""
     live = s.live and source.live is not None
     schools = None
     if live:
-        result = fetch_live(source, s, progress)
+        result = fetch_live(source, s, progress, http_config)
         tables, schools, version = result.tables, result.schools, result.version
         files = [t.raw_file(source.id) for t in tables]
     else:

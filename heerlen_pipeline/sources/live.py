@@ -22,7 +22,7 @@ from ..settings import ASSETS_DIR, Settings
 from .duo import fetch_duo, file_stamp
 from .files import RawFile, files_version, read_source_files, text_frame
 from .headers import MeasureMatcher
-from .http import HttpClient
+from .http import HttpClient, HttpConfig
 from .landing import LandedFetch, Landing
 from .odata import ODataClient
 from .odata_schema import GEO_TYPES, MAPPING_COLUMNS, Resolution, resolve
@@ -174,10 +174,12 @@ class LiveResult:
         return ";".join(stamps + ([f"register@{self.register_stamp}"] if self.register_stamp else []))
 
 
-def fetch_live(source: Source, settings: Settings, progress: Progress | None = None) -> LiveResult:
+def fetch_live(source: Source, settings: Settings, progress: Progress | None = None,
+               http_config: HttpConfig | None = None) -> LiveResult:
+    """`http_config`: the run's limits (the Dagster `limits` resource); the environment's when not given."""
     assert source.live is not None
     landing = Landing(settings.landing_dir)
-    http = None if settings.replay else HttpClient()
+    http = None if settings.replay else HttpClient(http_config)
     if source.live.catalogue == "duo":
         spec = load_area_spec(focus_id=settings.focus_area)
         gemeenten = {a["area_code"] for a in spec["cbs_areas"] if a["level"] == "gemeente"}

@@ -18,10 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from ..settings import env_seconds
+from ..settings import Limits
 
 RUN_LOCK = "run.lock"  # in the build directory
-DEFAULT_TIMEOUT = 3600.0
 POLL = 0.2  # seconds between attempts while waiting
 _HELD: set[Path] = set()  # locks this process holds: holding one again is a no-op, not a self-deadlock
 
@@ -31,7 +30,7 @@ class LockTimeout(RuntimeError):
 
 
 def lock_timeout() -> float:
-    return env_seconds("HEERLEN_LOCK_TIMEOUT", DEFAULT_TIMEOUT)
+    return Limits.from_env().lock_timeout
 
 
 @contextmanager

@@ -13,7 +13,6 @@ TABLE_ROWS rows with numbers rounded to DISPLAY_DECIMALS.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import threading
@@ -22,14 +21,12 @@ from typing import TextIO
 
 import duckdb
 
-from ..settings import env_seconds
+from ..settings import Limits
 
 ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}  # SELECT includes DESCRIBE, SHOW, WITH …
 DISPLAY_DECIMALS = 3  # the warehouse stores values unrounded; the table display rounds them
 TABLE_ROWS = 1000  # rows the table display shows; CSV and JSON stream all of them
 BATCH = 10_000
-DEFAULT_TIMEOUT = 60.0  # seconds per statement (HEERLEN_QUERY_TIMEOUT)
-DEFAULT_MEMORY = "2GB"  # DuckDB memory limit (HEERLEN_QUERY_MEMORY_LIMIT)
 _EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(?:ANALY[SZ]E\s+|\([^)]*\)\s*)?", re.IGNORECASE)
 
 
@@ -75,10 +72,10 @@ def _kind(st) -> str:
 def limits() -> tuple[float, str]:
     """(statement timeout in seconds, DuckDB memory limit), from the environment; bad values fail clearly."""
     try:
-        timeout = env_seconds("HEERLEN_QUERY_TIMEOUT", DEFAULT_TIMEOUT, above_zero=True)
+        limits = Limits.from_env()
     except ValueError as e:
         raise QueryRefused(str(e)) from None
-    return timeout, os.environ.get("HEERLEN_QUERY_MEMORY_LIMIT") or DEFAULT_MEMORY
+    return limits.query_timeout, limits.query_memory_limit
 
 
 def connect(warehouse: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
