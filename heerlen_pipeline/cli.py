@@ -164,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--replay", action="store_true",
                      help="live, but only from the landed responses (no network) [HEERLEN_REPLAY]")
     run.add_argument("--scope", choices=["heerlen", "national"],
-                     help="heerlen (default): Heerlen's areas and NL; national: also every gemeente and wijk in the "
-                          "source files, with Heerlen-Noord's rank among all Dutch wijken [HEERLEN_SCOPE]")
+                     help="heerlen (default): the focus area's gemeente and NL; national: also every gemeente and wijk "
+                          "in the source files, with the focus area's rank among all Dutch wijken [HEERLEN_SCOPE]")
     run.add_argument("--force", action="store_true", help="rebuild even when nothing changed upstream")
     run.add_argument("-v", "--verbose", action="store_true", help="show Dagster's debug events")
     report = sub.add_parser("report", help="write the routekaart report (one self-contained HTML page) from the warehouse")
