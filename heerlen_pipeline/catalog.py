@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from .settings import ASSETS_DIR
+from .settings import ASSETS_DIR, Settings
 
 # Themes, directions and methods (assets/vocabulary.yaml), with their names and what they imply.
 _WORDS = yaml.safe_load((ASSETS_DIR / "vocabulary.yaml").read_text(encoding="utf-8"))
@@ -370,7 +370,7 @@ class FocusArea:
     definitions: dict[str, dict[str, Any]]  # name -> {description, wijken}
 
 
-DEFAULT_FOCUS_AREA = "heerlen-noord"
+DEFAULT_FOCUS_AREA = Settings.focus_area  # heerlen-noord
 
 
 @lru_cache(maxsize=4)

@@ -33,7 +33,7 @@ class PipelineSettings(dg.ConfigurableResource):
     cbs_dataderden_url: str
     duo_url: str
     pdok_url: str
-    focus_area: str = "heerlen-noord"
+    focus_area: str = Settings.focus_area
 
     @classmethod
     def from_settings(cls, s: Settings) -> "PipelineSettings":
