@@ -4,7 +4,7 @@ re-publishes a table the pipeline uses — the changed sources (and years) and e
 Both are RUNNING by default, so `dagster dev` (webserver + daemon) runs them without clicks.
 """
 
-
+import warnings
 
 import dagster as dg
 
@@ -42,8 +42,11 @@ REACT = (dg.AutomationCondition.any_deps_updated().since_last_handled()
 
 def upstream_changes_sensor() -> dg.AutomationConditionSensorDefinition:
     """Evaluates OBSERVE and REACT; its runs fetch live (a run tag), so a re-published table is refreshed from CBS."""
+    with warnings.catch_warnings():  # include_sources is marked beta; the observable sources must be targets
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        target = dg.AssetSelection.all(include_sources=True)
     return dg.AutomationConditionSensorDefinition(
-        "upstream_changes", target=dg.AssetSelection.all(include_sources=True), run_tags=LIVE_TAGS,
+        "upstream_changes", target=target, run_tags=LIVE_TAGS,
         default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=60,
         description="Observes every source every 6 hours and refreshes, live, exactly the sources whose upstream "
                     "version changed (the changed years of KWB) and everything downstream of them.")
