@@ -27,7 +27,6 @@ def _run(args: argparse.Namespace) -> int:
                                      snapshot_dir=args.snapshot_dir, build_dir=args.build_dir,
                                      live=args.live or args.replay or None, replay=args.replay or None,
                                      scope=args.scope, focus_area=args.focus_area)
-        _check_area_definition(settings)
         lock_timeout()
         check_target(settings.warehouse)  # again at the swap; here it costs nothing yet
     except (ValueError, PublishRefused) as e:
@@ -49,15 +48,6 @@ def _run(args: argparse.Namespace) -> int:
     except LockTimeout as e:
         print(f"heerlen run: {e}", file=sys.stderr)
         return LOCKED_EXIT
-
-
-def _check_area_definition(settings: Settings) -> None:
-    from . import catalog
-
-    known = sorted(catalog.load_focus_area(settings.focus_area).definitions)
-    if settings.area_definition not in known:
-        raise ValueError(f"unknown area definition {settings.area_definition!r} of focus area {settings.focus_area} "
-                         f"(--area-definition or HEERLEN_AREA_DEFINITION); choose one of {', '.join(known)}")
 
 
 def _refresh(args: argparse.Namespace, settings: Settings) -> int:

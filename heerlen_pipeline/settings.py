@@ -137,7 +137,12 @@ class Settings:
         if out["focus_area"] not in focus_area_ids():
             raise ValueError(f"unknown focus area {out['focus_area']!r} (--focus-area or HEERLEN_FOCUS_AREA); choose one "
                              f"of {', '.join(focus_area_ids())}")
-        out["area_definition"] = out["area_definition"] or load_focus_area(out["focus_area"]).default
+        focus = load_focus_area(out["focus_area"])
+        out["area_definition"] = out["area_definition"] or focus.default
+        if out["area_definition"] not in focus.definitions:
+            known = ", ".join(sorted(focus.definitions))
+            raise ValueError(f"unknown area definition {out['area_definition']!r} of focus area {focus.id} "
+                             f"(--area-definition or HEERLEN_AREA_DEFINITION); choose one of {known}")
         if out["live"] and out["focus_area"] != cls.focus_area:
             raise ValueError(f"the live sources are fetched for {cls.focus_area}'s gemeente (the geo filters in "
                              f"assets/sources.yaml); focus area {out['focus_area']} runs on the bundled files")
