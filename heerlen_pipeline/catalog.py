@@ -384,8 +384,10 @@ def load_focus_area(focus_id: str = DEFAULT_FOCUS_AREA, assets_dir: Path = ASSET
                      definitions=d["definitions"])
 
 
-def focus_area_ids(assets_dir: Path = ASSETS_DIR) -> list[str]:
-    return sorted(p.stem for p in (assets_dir / "areas" / "focus_areas").glob("*.yaml"))
+@lru_cache(maxsize=4)
+def focus_area_ids(assets_dir: Path = ASSETS_DIR) -> tuple[str, ...]:
+    """Read once: Settings checks the focus area every time a step asks for its settings."""
+    return tuple(sorted(p.stem for p in (assets_dir / "areas" / "focus_areas").glob("*.yaml")))
 
 
 @lru_cache(maxsize=4)

@@ -36,9 +36,7 @@ def _run(args: argparse.Namespace) -> int:
     if settings.live and not settings.replay:  # no network, or a wrong base URL: say so now, not after retries
         from .sources.reach import unreachable
 
-        problems = unreachable([settings.cbs_odata_url, settings.cbs_dataderden_url, settings.duo_url,
-                                settings.pdok_url])
-        if problems:
+        if problems := unreachable(settings.live_urls):
             print("heerlen run: the live sources cannot be reached; nothing was changed:\n  " + "\n  ".join(problems),
                   file=sys.stderr)
             return UNREACHABLE_EXIT

@@ -158,5 +158,10 @@ class Settings:
         return self.build_dir / "build.duckdb"
 
     @property
+    def live_urls(self) -> list[str]:
+        """Every base URL a live refresh talks to."""
+        return [self.cbs_odata_url, self.cbs_dataderden_url, self.duo_url, self.pdok_url]
+
+    @property
     def catalogue_urls(self) -> dict[str, str]:
         return {"opendata": self.cbs_odata_url, "dataderden": self.cbs_dataderden_url}

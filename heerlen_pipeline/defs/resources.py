@@ -133,9 +133,7 @@ class RunLimits(dg.ConfigurableResource):
         return cls(**values)
 
     def http_config(self) -> HttpConfig:
-        return HttpConfig(connect_timeout=self.http_connect_timeout, read_timeout=self.http_read_timeout,
-                          retries=self.http_retries, backoff=self.http_backoff, max_bytes=self.http_max_bytes,
-                          budget=self.http_budget, source_budget=self.source_budget)
+        return HttpConfig.from_limits(self)  # its fields are the Limits' own
 
 
 def build_resources(s: Settings) -> dict[str, dg.ConfigurableResource]:

@@ -45,7 +45,7 @@ def build_source_assets(source: catalog.Source, years: dg.PartitionsDefinition |
 
     def observe(context, settings: PipelineSettings):
         s = settings.for_run(context.run.tags)
-        if s.live and not s.replay and (problems := unreachable([s.cbs_odata_url, s.cbs_dataderden_url, s.duo_url])):
+        if s.live and not s.replay and (problems := unreachable(s.live_urls)):
             raise dg.Failure(description=f"live sources unreachable, observing again at the next tick: "
                                          f"{'; '.join(problems)}", allow_retries=False)
         versions = partition_versions(source, s)

@@ -53,6 +53,7 @@ class HttpConfig:
 
     @classmethod
     def from_limits(cls, limits: Limits) -> HttpConfig:
+        """From the Limits, or anything with their field names (the Dagster `limits` resource)."""
         return cls(connect_timeout=limits.http_connect_timeout, read_timeout=limits.http_read_timeout,
                    retries=limits.http_retries, backoff=limits.http_backoff, max_bytes=limits.http_max_bytes,
                    budget=limits.http_budget, source_budget=limits.source_budget)
