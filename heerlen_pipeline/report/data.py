@@ -9,7 +9,11 @@ import duckdb
 
 from .. import catalog
 from ..transform import gaps
-from ..transform.areas import HEERLEN, NEDERLAND, NOORD, ZUID
+from ..transform.areas import compared
+
+# The report is the routekaart of the default focus area (a warehouse of another one gets none, render.py).
+FOCUS = catalog.load_focus_area()
+NOORD, ZUID, HEERLEN, NEDERLAND = compared(FOCUS)
 
 AREAS = (NOORD, ZUID, HEERLEN, NEDERLAND)
 COUNT_METHODS = catalog.COUNT_METHODS  # levels of counts are not comparable between areas (see transform/gaps.py)

@@ -21,9 +21,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 
 from .. import catalog
-from ..transform.areas import FOCUS
 from ..transform.gaps import BASELINE_YEAR, PARITY_YEAR, targets
-from .data import AREAS, COUNT_METHODS, SHOWN, TARGETS, VERDICTS, Warehouse, interval, load, normative, tally
+from .data import (
+    AREAS,
+    COUNT_METHODS,
+    FOCUS,
+    SHOWN,
+    TARGETS,
+    VERDICTS,
+    Warehouse,
+    interval,
+    load,
+    normative,
+    tally,
+)
 from .svg import (
     COLOURS,
     HEERLEN,

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
-from ..transform.areas import HEERLEN, NEDERLAND, NOORD, ZUID
+from .data import HEERLEN, NEDERLAND, NOORD, ZUID
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies; markers differ too, so colour is
 # never the only cue. Noord is the emphasised series everywhere on the page.

@@ -17,9 +17,6 @@ def compared(focus: catalog.FocusArea) -> tuple[str, str, str, str]:
     return focus.focus.code, focus.rest.code, focus.gemeente.code, focus.nation.code
 
 
-# The report is the routekaart of the default focus area; the pipeline takes the focus area of its run.
-FOCUS = catalog.load_focus_area()
-NOORD, ZUID, HEERLEN, NEDERLAND = compared(FOCUS)
 _WIJK_LABEL = re.compile(r"^Wijk \d+ ")
 
 

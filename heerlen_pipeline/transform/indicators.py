@@ -21,7 +21,6 @@ import duckdb
 from .. import catalog
 from ..catalog import Indicator, MeasureRef
 from ..store.tables import sql_literal
-from .areas import NEDERLAND
 
 MIN_BASE = 100  # derived values with a denominator under 100 (people, households) are suppressed
 MIN_COVERAGE = 0.9  # a programme-area value resting on less of its people is published as 'low_coverage'
@@ -320,7 +319,7 @@ WITH {", ".join(ctes)},
 placed AS (
     SELECT s.*, g.gemeente_code, g.wijk_code FROM school s LEFT JOIN staging.schools g USING (area_code)),
 scoped AS (
-    SELECT NULL AS definition, '{NEDERLAND}' AS target, * FROM placed
+    SELECT NULL AS definition, (SELECT area_code FROM staging.areas WHERE level = 'land') AS target, * FROM placed
     UNION ALL
     SELECT NULL, gemeente_code, * FROM placed WHERE gemeente_code IN (SELECT area_code FROM staging.areas)
     UNION ALL
