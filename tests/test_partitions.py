@@ -15,6 +15,7 @@ import duckdb
 from heerlen_pipeline.definitions import make_definitions
 
 ROOT = Path(__file__).resolve().parent.parent
+KWB_2017 = "SELECT * FROM staging.observations WHERE source_id = 'kwb' AND year = 2017 ORDER BY ALL"
 
 
 def _materialize(env: dict, select: str, *partition: str) -> None:
@@ -51,20 +52,20 @@ def test_backfill_of_two_years_loads_exactly_those_partitions(tmp_path):
     with duckdb.connect(str(build / "build.duckdb"), read_only=True) as con:
         assert con.execute("SELECT DISTINCT year FROM raw.files WHERE source_id = 'kwb' ORDER BY 1").fetchall() == [
             (2017,), (2018,)]
-        inhabitants = con.execute("SELECT value FROM staging.obs__kwb WHERE area_code = 'GM0917' AND year = 2018 "
-                                  "AND measure = 'inhabitants'").fetchall()
+        inhabitants = con.execute("SELECT value FROM staging.observations WHERE source_id = 'kwb' "
+                                  "AND area_code = 'GM0917' AND year = 2018 AND measure = 'inhabitants'").fetchall()
         assert inhabitants == [(86762.0,)]  # KWB 2018 (reference R17)
-        before = con.execute("SELECT * FROM staging.obs__kwb WHERE year = 2017 ORDER BY ALL").fetchall()
+        before = con.execute(KWB_2017).fetchall()
 
     _materialize(env, "raw/kwb,staging/kwb", "--partition", "2024")
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert instance.get_materialized_partitions(dg.AssetKey(["staging", "kwb"])) == {"2017", "2018", "2024"}
     with duckdb.connect(str(build / "build.duckdb"), read_only=True) as con:
-        assert con.execute("SELECT DISTINCT year FROM staging.obs__kwb ORDER BY 1").fetchall() == [
-            (2017,), (2018,), (2024,)]
-        assert con.execute("SELECT value FROM staging.obs__kwb WHERE area_code = 'GM0917' AND year = 2024 "
-                           "AND measure = 'inhabitants'").fetchall() == [(87461.0,)]  # KWB 2024, 1 January
-        assert con.execute("SELECT * FROM staging.obs__kwb WHERE year = 2017 ORDER BY ALL").fetchall() == before
+        assert con.execute("SELECT DISTINCT year FROM staging.observations WHERE source_id = 'kwb' "
+                           "ORDER BY 1").fetchall() == [(2017,), (2018,), (2024,)]
+        assert con.execute("SELECT value FROM staging.observations WHERE source_id = 'kwb' AND area_code = 'GM0917' "
+                           "AND year = 2024 AND measure = 'inhabitants'").fetchall() == [(87461.0,)]  # KWB 2024, 1 January
+        assert con.execute(KWB_2017).fetchall() == before
 
 
 def test_only_the_source_layers_are_partitioned():

@@ -13,14 +13,14 @@ from .marts import indicator_values_asset, marts_gaps, marts_national_rank, publ
 from .partitions import SINGLE_RUN, partitions_def
 from .report import report_index
 from .sources import build_source_assets
-from .transform import build_theme_asset, observations_asset, staging_areas
+from .transform import build_theme_asset, staging_areas
 
 
 def all_assets_and_checks() -> tuple[list, list]:
     sources, indicators = catalog.load_sources(), catalog.load_indicators()
     themes = [t for t in catalog.THEMES if any(i.theme == t for i in indicators)]
     years = partitions_def(sources.values())  # the KWB years; None when no source is partitioned
-    assets: list = [staging_areas, observations_asset(list(sources)), indicator_values_asset(sources, indicators, themes),
+    assets: list = [staging_areas, indicator_values_asset(sources, indicators, themes),
                     marts_gaps, marts_national_rank, publish_asset(sources)]
     checks: list = [areas_checks()]
     for source in sources.values():
@@ -28,7 +28,7 @@ def all_assets_and_checks() -> tuple[list, list]:
         checks.append(source_checks(source))
     for theme in themes:
         inds = [i for i in indicators if i.theme == theme]
-        assets.append(build_theme_asset(theme, inds))
+        assets.append(build_theme_asset(theme, inds, list(sources)))
         checks.append(theme_checks(theme, inds))
     assets.append(report_index)
     # Any range of years runs as one run (`--partition-range`, a backfill from the UI), every asset once in it.

@@ -19,7 +19,8 @@ from .. import catalog
 from ..quality import checks
 from ..quality.suites import ExpectationOutcome, load_suite, offending_rows, validate_frame
 from ..settings import Settings
-from ..store.tables import read_frame
+from ..store.layout import OBS_TYPES
+from ..store.tables import read_frame, sql_literal
 from .resources import PipelineSettings
 
 CHECK_COLUMNS = ["asset", "check_name", "severity", "passed", "observed", "run_id", "checked_at"]
@@ -58,9 +59,9 @@ def _quarantine(con: duckdb.DuckDBPyConnection, asset: str, outcome: Expectation
 
 def _origin(con: duckdb.DuckDBPyConnection, source_id: str) -> str:
     """Where the checked rows came from: the files, or for live tables the URL of their first data page."""
-    rows = con.execute(f"""
+    rows = con.execute("""
         SELECT f.source_file, any_value(p.url ORDER BY p.fetched_at) FILTER (WHERE p.entity IN ('TypedDataSet', 'file'))
-        FROM raw.files f LEFT JOIN raw.http_pages__{source_id} p ON p.table_id = f.table_id
+        FROM raw.files f LEFT JOIN raw.http_pages p ON p.source_id = f.source_id AND p.table_id = f.table_id
         WHERE f.source_id = ? GROUP BY 1 ORDER BY 1""", [source_id]).fetchall()
     return ", ".join(f"{f} ({url})" if url else f for f, url in rows) or "no source files"
 
@@ -68,7 +69,7 @@ def _origin(con: duckdb.DuckDBPyConnection, source_id: str) -> str:
 def suite_check(context: dg.AssetCheckExecutionContext, con: duckdb.DuckDBPyConnection, key: dg.AssetKey,
                 name: str, table: str, suite: str, origin: str) -> dg.AssetCheckResult:
     asset = key.to_user_string()
-    df = read_frame(con, f"SELECT * FROM {table}")
+    df = read_frame(con, table if table.startswith("SELECT") else f"SELECT * FROM {table}")
     outcomes = validate_frame(df, load_suite(suite))
     run_id = context.op_execution_context.run_id
     record_checks(con, asset, [{"check_name": o.label(), "severity": o.severity, "passed": o.passed,
@@ -122,11 +123,12 @@ def _checks_of(key: dg.AssetKey, specs: list[tuple[str, str, Check]]):
 
 def source_checks(source: catalog.Source):
     key = dg.AssetKey(["staging", source.id])
-    table = f"staging.obs__{source.id}"
+    table = (f"SELECT {', '.join(OBS_TYPES)} FROM staging.observations "
+             f"WHERE source_id = {sql_literal(source.id)}")
     measures = {m.name: m for m in catalog.load_measures()}
 
     def empty(con) -> bool:  # a live-only source in a snapshot run
-        return not source.files and con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] == 0
+        return not source.files and con.execute(f"SELECT count(*) FROM ({table})").fetchall()[0][0] == 0
 
     def guarded(name: str, fn) -> Check:
         def check(context, con, settings):

@@ -1,8 +1,8 @@
 """Year partitions: a source marked `partitions: year` loads raw and staging one year at a time.
 
-Each partition writes its own tables (`staging.obs__kwb__y2024`, ...), and the source's usual table
-name becomes a view over the partitions present, so everything downstream reads one table whatever
-was (re)loaded. Indicators, marts and publish stay whole: they always read every year.
+A partition replaces its own rows in the one table of each kind (`part` = '2024' in staging.observations, ...),
+so everything downstream reads one table whatever was (re)loaded. Indicators, marts and publish stay whole:
+they always read every year.
 """
 
 from __future__ import annotations

@@ -10,9 +10,11 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
+from .. import catalog
 from ..settings import Limits, Settings
 from ..sources.http import HttpConfig
 from ..store.build_db import set_aside_if_damaged
+from ..store.layout import ensure_layout, forget_retired_sources
 from ..store.lock import RUN_LOCK, hold
 
 LIVE_TAG = "heerlen/live"
@@ -94,10 +96,13 @@ class BuildDatabase(DuckDBResource):
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         if self._stack is None:  # not inside a run
             with super().get_connection() as con:
+                ensure_layout(con)
                 yield con
             return
         if self._con is None:
             self._con = self._stack.enter_context(super().get_connection())
+            ensure_layout(self._con)
+            forget_retired_sources(self._con, catalog.load_sources())
         try:
             yield self._con
         except BaseException:

@@ -1,4 +1,4 @@
-"""The areas, the join of every source's staged observations, and one indicator asset per theme."""
+"""The areas and one indicator asset per theme."""
 
 from datetime import timedelta
 
@@ -8,7 +8,7 @@ from dagster_duckdb import DuckDBResource
 from .. import catalog
 from ..transform.areas import compared
 from ..transform.indicators import build_indicator_values
-from ..transform.stage import join_sources, stage_areas
+from ..transform.stage import stage_areas
 from .automation import REACT
 from .metadata import preview
 from .resources import PipelineSettings
@@ -24,26 +24,14 @@ def staging_areas(settings: PipelineSettings, build_db: DuckDBResource):
     return dg.MaterializeResult(metadata={"dagster/row_count": len(areas), "preview": preview(areas, 30)})
 
 
-def observations_asset(source_ids: list[str]) -> dg.AssetsDefinition:
-    @dg.asset(key=["staging", "observations"], deps=[dg.AssetKey(["staging", sid]) for sid in source_ids],
-              group_name="areas", kinds={"duckdb"}, automation_condition=REACT,
-              description="All staged observations and schools, as views over the per-source staging tables.")
-    def staging_observations(build_db: DuckDBResource):
-        with build_db.get_connection() as con:
-            n = join_sources(con, source_ids)
-        return dg.MaterializeResult(metadata={"dagster/row_count": n})
-
-    return staging_observations
-
-
 # The live refresh is monthly: a theme not rebuilt for 40 days is overdue, after 100 days it is stale.
 INDICATOR_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(days=100), warn_window=timedelta(days=40))
 
 
-def build_theme_asset(theme: str, indicators: list[catalog.Indicator]):
+def build_theme_asset(theme: str, indicators: list[catalog.Indicator], source_ids: list[str]):
     key = dg.AssetKey(["indicators", theme])
 
-    @dg.asset(key=key, deps=[dg.AssetKey(["staging", "observations"]), dg.AssetKey(["staging", "areas"])],
+    @dg.asset(key=key, deps=[*(dg.AssetKey(["staging", sid]) for sid in source_ids), dg.AssetKey(["staging", "areas"])],
               group_name=theme, kinds={"duckdb"}, freshness_policy=INDICATOR_FRESHNESS, automation_condition=REACT,
               description=f"Indicators of theme {theme}: " + ", ".join(i.id for i in indicators))
     def theme_asset(settings: PipelineSettings, build_db: DuckDBResource):

@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 
 from ..catalog import Indicator, Measure, Source
+from ..store.tables import sql_literal
 from ..transform.indicators import MIN_BASE
 
 DEFAULT_MAX_CHANGE = 0.5  # relative change between consecutive published years that deserves a look
@@ -48,19 +49,20 @@ def counts_reconcile_with_gemeente(con: duckdb.DuckDBPyConnection, source_id: st
     con.register("_rounding", rounding)
     try:
         bad = con.execute(f"""
-            WITH wijken AS (  -- a wijk code carries its gemeente: WKggggxx lies in GMgggg
+            WITH obs AS (SELECT * FROM staging.observations WHERE source_id = {sql_literal(source_id)}),
+            wijken AS (  -- a wijk code carries its gemeente: WKggggxx lies in GMgggg
                 SELECT DISTINCT area_code, 'GM' || substr(area_code, 3, 4) AS gemeente FROM staging.areas
                 WHERE level = 'wijk'),
             wijk AS (
                 SELECT a.gemeente, o.year, o.measure, sum(o.value) AS wijk_sum, count(*) AS wijken,
                        bool_and(o.status = 'ok') AS complete, any_value(o.source_file) AS source_file
-                FROM staging.obs__{source_id} o JOIN wijken a USING (area_code)
+                FROM obs o JOIN wijken a USING (area_code)
                 GROUP BY ALL),
             expected AS (SELECT gemeente, count(*) AS n FROM wijken GROUP BY 1)
             SELECT w.gemeente AS area_code, w.year, w.measure, w.wijk_sum, g.value AS published, w.wijken,
                    e.n AS wijken_expected, r.base * e.n + {UNPLACED} * g.value AS tolerance, w.source_file
             FROM wijk w JOIN _rounding r USING (measure) JOIN expected e USING (gemeente)
-            JOIN staging.obs__{source_id} g ON g.area_code = w.gemeente AND g.year = w.year AND g.measure = w.measure
+            JOIN obs g ON g.area_code = w.gemeente AND g.year = w.year AND g.measure = w.measure
             WHERE g.status = 'ok' AND (w.complete OR w.wijken <> e.n)
               AND abs(w.wijk_sum - g.value) > r.base * e.n + {UNPLACED} * g.value
             ORDER BY abs(w.wijk_sum - g.value) DESC""").df()
@@ -77,11 +79,13 @@ def required_measures_present(con: duckdb.DuckDBPyConnection, source: Source, fi
     values may all be empty: a first release publishes some columns later, and that is recorded as 'missing'). A
     file with no row in scope (Heerlen's KWB files in another focus area's build) delivers nothing to check; a file
     whose rows are lost by mistake fails the reconciliation and completeness checks instead."""
-    have = con.execute(f"SELECT source_file, list(DISTINCT measure) FROM staging.obs__{source.id} GROUP BY 1").fetchall()
+    have = con.execute("SELECT source_file, list(DISTINCT measure) FROM staging.observations WHERE source_id = ? "
+                       "GROUP BY 1", [source.id]).fetchall()
     published = {f: set(ms) for f, ms in have}
     out_of_scope = {f for (f,) in con.execute(
-        f"SELECT source_file FROM raw.files WHERE source_id = ? EXCEPT SELECT source_file FROM staging.obs__{source.id} "
-        f"EXCEPT SELECT source_file FROM staging.rejected__{source.id}", [source.id]).fetchall()}
+        "SELECT source_file FROM raw.files WHERE source_id = $1 "
+        "EXCEPT SELECT source_file FROM staging.observations WHERE source_id = $1 "
+        "EXCEPT SELECT source_file FROM staging.rejected WHERE source_id = $1", [source.id]).fetchall()}
     missing = [{"source_file": f.path, "table_id": f.table_id, "year": f.year, "measure": m}
                for f in files if f.path not in out_of_scope
                for m in source.file_required(f) if m not in published.get(f.path, set())]
@@ -91,7 +95,8 @@ def required_measures_present(con: duckdb.DuckDBPyConnection, source: Source, fi
 
 def no_rejected_cells(con: duckdb.DuckDBPyConnection, source_id: str) -> CheckOutcome:
     """Cells that could not be parsed are kept in rejected_rows with their reason; the rest publishes."""
-    bad = con.execute(f"SELECT * FROM staging.rejected__{source_id} ORDER BY source_file, row_nr").df()
+    bad = con.execute("SELECT * EXCLUDE (part) FROM staging.rejected WHERE source_id = ? ORDER BY source_file, row_nr",
+                      [source_id]).df()
     return _outcome("no_rejected_cells", "warn", bad, "every cell parsed",
                     "cells rejected (kept in marts.rejected_rows with their reason)")
 

@@ -1,5 +1,5 @@
 """Landing a source in the build database's `raw` schema: fetched live or read from the bundled files, the rows
-exactly as received, a record per file (raw.files) and the source's version (raw.source_versions)."""
+exactly as received (raw.rows), a record per file (raw.files) and the source's version (raw.source_versions)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
-import pandas as pd
 
 from .. import catalog
 from ..settings import Settings
-from ..store.tables import write_frame, write_part
+from ..store.layout import replace_part, widen_raw_rows
 from .files import files_version, read_source_files
 from .http import HttpConfig
 from .live import Progress, fetch_live, live_dimensions, live_mappings, live_pages
-from .pdok import PLACEMENT_COLUMNS
 
 
 @dataclass
@@ -42,25 +40,21 @@ def land_source(con: duckdb.DuckDBPyConnection, source: catalog.Source, part: st
             log(f"{source.id} has no live form; using the bundled file(s) from {s.snapshot_dir}")
         tables, files = [], read_source_files(source, s.snapshot_dir)
         version = files_version(files)
-    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-    con.execute("CREATE TABLE IF NOT EXISTS raw.files (source_id VARCHAR, table_id VARCHAR, source_file VARCHAR, "
-                "year INTEGER, sha256 VARCHAR, fetched_at VARCHAR, rows INTEGER, raw_table VARCHAR, origin VARCHAR)")
-    con.execute("ALTER TABLE raw.files ADD COLUMN IF NOT EXISTS origin VARCHAR")  # build DBs of 0.1.0
-    con.execute("ALTER TABLE raw.files ADD COLUMN IF NOT EXISTS fetched_basis VARCHAR")  # and of before provenance
     con.execute("DELETE FROM raw.files WHERE source_id = ? AND (? IS NULL OR year = ?::INTEGER)", [source.id, part, part])
+    widen_raw_rows(con, max((f.rows.shape[1] for f in files), default=0))
+    frames = []
     for f in files:
-        write_frame(con, f"raw.{f.table_name}", f.rows.assign(_row=range(len(f.rows))))
+        width = f.rows.shape[1]
+        frames.append(f.rows.assign(source_file=f.file.path, table_id=f.file.table_id, _row=range(len(f.rows))))
         con.execute("INSERT INTO raw.files BY NAME SELECT ? AS source_id, ? AS table_id, ? AS source_file, ? AS year, "
-                    "? AS sha256, ? AS fetched_at, ? AS rows, ? AS raw_table, ? AS origin, ? AS fetched_basis",
+                    "? AS sha256, ? AS fetched_at, ? AS rows, ? AS width, ? AS origin, ? AS fetched_basis",
                     [source.id, f.file.table_id, f.file.path, f.file.year, f.sha256, f.fetched_at,
-                     len(f.rows) - 1, f.table_name, str(f.path), f.fetched_basis])
-    write_part(con, f"raw.http_pages__{source.id}", part, live_pages(source.id, tables))
-    write_part(con, f"raw.odata_measures__{source.id}", part, live_mappings(source.id, tables))
-    write_part(con, f"raw.odata_dimensions__{source.id}", part, live_dimensions(source.id, tables))
-    write_part(con, f"raw.school_placement__{source.id}", part,
-               schools if schools is not None else pd.DataFrame(columns=PLACEMENT_COLUMNS))
-    con.execute("CREATE TABLE IF NOT EXISTS raw.source_versions "
-                "(source_id VARCHAR, part VARCHAR, version VARCHAR, PRIMARY KEY (source_id, part))")
+                     len(f.rows) - 1, width, str(f.path), f.fetched_basis])
+    replace_part(con, "raw.rows", source.id, part, *frames)
+    replace_part(con, "raw.http_pages", source.id, part, live_pages(source.id, tables))
+    replace_part(con, "raw.odata_measures", source.id, part, live_mappings(source.id, tables))
+    replace_part(con, "raw.odata_dimensions", source.id, part, live_dimensions(source.id, tables))
+    replace_part(con, "raw.school_placement", source.id, part, schools)
     if part is None:  # a source that was partitioned before keeps no stale years
         con.execute("DELETE FROM raw.source_versions WHERE source_id = ?", [source.id])
     con.execute("INSERT OR REPLACE INTO raw.source_versions VALUES (?, ?, ?)", [source.id, part or "", version])

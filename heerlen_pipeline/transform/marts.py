@@ -98,11 +98,11 @@ def build_audit_marts(con: duckdb.DuckDBPyConnection, sources: dict[str, catalog
     for sid, src in sources.items():
         con.execute("UPDATE marts.sources SET title = ?, publisher = ?, licence = ?, attribution = ? WHERE source_id = ?",
                     [src.title, src.publisher, src.licence, src.attribution, sid])
-    rejected = " UNION ALL ".join(f"SELECT * FROM staging.rejected__{sid}" for sid in sources)
-    con.execute(f"CREATE OR REPLACE TABLE marts.rejected_rows AS SELECT {_typed(REJECT_TYPES)} FROM ({rejected}) "
-                "WHERE source_id IS NOT NULL")
+    con.execute(f"CREATE OR REPLACE TABLE marts.rejected_rows AS SELECT {_typed(REJECT_TYPES)} FROM staging.rejected "
+                "WHERE list_contains(?, source_id) ORDER BY source_id, source_file, row_nr", [list(sources)])
     con.execute(f"CREATE OR REPLACE TABLE marts.estimate_intervals AS SELECT {_typed(INTERVAL_TYPES)} "
-                "FROM staging.intervals ORDER BY measure, area_code, year, bound")
+                "FROM staging.intervals WHERE list_contains(?, source_id) ORDER BY measure, area_code, year, bound",
+                [list(sources)])
     con.execute("CREATE OR REPLACE TABLE marts.check_results AS SELECT * FROM audit.check_results "
                 "WHERE run_id = ? ORDER BY asset, check_name", [run_id])
     write_frame(con, "marts.build_info", pd.DataFrame([{**build, "run_id": run_id, "built_at": datetime.now(UTC),
