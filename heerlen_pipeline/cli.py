@@ -59,7 +59,7 @@ def _refresh(args: argparse.Namespace, settings: Settings) -> int:
     damaged = set_aside_if_damaged(settings.build_db)
     if damaged:  # a damaged cache: rebuilt from the sources, whatever --force says
         print(f"heerlen run: {damaged}", file=sys.stderr)
-    if not args.force and not damaged:
+    if not (args.force or args.force_checks) and not damaged:
         from .sources.versions import up_to_date
 
         try:
@@ -76,7 +76,7 @@ def _refresh(args: argparse.Namespace, settings: Settings) -> int:
           f"(area definition {settings.area_definition})", file=sys.stderr, flush=True)
     from .defs.run import refresh  # imported here: a no-op refresh should not pay for Dagster's start-up
 
-    run = refresh(settings, args.verbose)
+    run = refresh(settings, args.verbose, args.force_checks)
     elapsed = time.perf_counter() - started
     if run.alerts:
         sink = run.sink
@@ -155,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
                      help="heerlen (default): the focus area's gemeente and NL; national: also every gemeente and wijk "
                           "in the source files, with the focus area's rank among all Dutch wijken [HEERLEN_SCOPE]")
     run.add_argument("--force", action="store_true", help="rebuild even when nothing changed upstream")
+    run.add_argument("--force-checks", action="store_true",
+                     help="run every Great Expectations suite again, re-using no earlier run's result (implies --force)")
     run.add_argument("-v", "--verbose", action="store_true", help="show Dagster's debug events")
     report = sub.add_parser("report", help="write the routekaart report (one self-contained HTML page) from the warehouse")
     report.add_argument("--warehouse", help="published DuckDB file [HEERLEN_WAREHOUSE, warehouse/heerlen.duckdb]")

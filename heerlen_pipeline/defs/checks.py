@@ -16,25 +16,30 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from .. import catalog
-from ..quality import checks
-from ..quality.suites import ExpectationOutcome, load_suite, offending_rows, validate_frame
+from ..quality import checks, compact, gx_worker
+from ..quality.suites import ExpectationOutcome, load_suite, offending_rows
 from ..settings import Settings
 from ..store.layout import OBS_TYPES
 from ..store.tables import read_frame, sql_literal
 from .resources import PipelineSettings
 
-CHECK_COLUMNS = ["asset", "check_name", "severity", "passed", "observed", "run_id", "checked_at"]
+CHECK_COLUMNS = ["asset", "check_name", "severity", "passed", "observed", "run_id", "checked_at", "reused_from_run"]
+FORCE_CHECKS_TAG = "heerlen/force-checks"  # validate every suite again, re-using no earlier result
 SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.WARN}
 
 
-def record_checks(con: duckdb.DuckDBPyConnection, asset: str, rows: list[dict], run_id: str) -> None:
+def record_checks(con: duckdb.DuckDBPyConnection, asset: str, rows: list[dict], run_id: str,
+                  reused_from: str | None = None) -> None:
     now = datetime.now(UTC)
-    df = pd.DataFrame([{**r, "asset": asset, "run_id": run_id, "checked_at": now} for r in rows], columns=CHECK_COLUMNS)
+    df = pd.DataFrame([{**r, "asset": asset, "run_id": run_id, "checked_at": now, "reused_from_run": reused_from}
+                       for r in rows], columns=CHECK_COLUMNS).astype({"reused_from_run": "object"})
     con.execute("CREATE SCHEMA IF NOT EXISTS audit")
     con.execute("CREATE TABLE IF NOT EXISTS audit.check_results (asset VARCHAR, check_name VARCHAR, severity VARCHAR, "
-                "passed BOOLEAN, observed VARCHAR, run_id VARCHAR, checked_at TIMESTAMP WITH TIME ZONE)")
+                "passed BOOLEAN, observed VARCHAR, run_id VARCHAR, checked_at TIMESTAMP WITH TIME ZONE, "
+                "reused_from_run VARCHAR)")
+    con.execute("ALTER TABLE audit.check_results ADD COLUMN IF NOT EXISTS reused_from_run VARCHAR")  # older build DBs
     con.register("_checks", df)
-    con.execute("INSERT INTO audit.check_results SELECT * FROM _checks")
+    con.execute("INSERT INTO audit.check_results BY NAME SELECT * FROM _checks")
     con.unregister("_checks")
 
 
@@ -67,13 +72,30 @@ def _origin(con: duckdb.DuckDBPyConnection, source_id: str) -> str:
 
 
 def suite_check(context: dg.AssetCheckExecutionContext, con: duckdb.DuckDBPyConnection, key: dg.AssetKey,
-                name: str, table: str, suite: str, origin: str) -> dg.AssetCheckResult:
+                name: str, table: str, suite: str, origin: str, rows_where: str = "") -> dg.AssetCheckResult:
+    """Run a GX suite on `table` (`rows_where` selects its rows): on its covering rows where the suite allows, all rows
+    when an expectation fails there; or re-use the passing result of an earlier run on the same content."""
     asset = key.to_user_string()
-    df = read_frame(con, table if table.startswith("SELECT") else f"SELECT * FROM {table}")
-    outcomes = validate_frame(df, load_suite(suite))
     run_id = context.op_execution_context.run_id
+    spec = load_suite(suite)
+    rows_sql = f"SELECT {', '.join(OBS_TYPES) if rows_where else '*'} FROM {table} {rows_where}"  # without `part`
+    result_key = compact.result_key(spec, compact.content_hash(con, rows_sql))
+    forced = context.op_execution_context.run.tags.get(FORCE_CHECKS_TAG, "").lower() == "true"
+    reused = None if forced else compact.reused_result(con, result_key)
+    df = None
+    if reused is not None:
+        outcomes, reused_from = reused
+    else:
+        reused_from = None
+        if compact.coverable(spec):
+            outcomes = gx_worker.validate(read_frame(con, compact.covering_rows(rows_sql)), spec)
+        if not compact.coverable(spec) or not all(o.passed for o in outcomes):
+            df = read_frame(con, rows_sql)
+            outcomes = gx_worker.validate(df, spec)
+        if all(o.passed for o in outcomes):
+            compact.keep_result(con, result_key, suite, outcomes, run_id)
     record_checks(con, asset, [{"check_name": o.label(), "severity": o.severity, "passed": o.passed,
-                                "observed": o.observed} for o in outcomes], run_id)
+                                "observed": o.observed} for o in outcomes], run_id, reused_from)
     failed = [o for o in outcomes if not o.passed]
     errors = [o for o in failed if o.severity == "error"]
     parts = []
@@ -83,14 +105,17 @@ def suite_check(context: dg.AssetCheckExecutionContext, con: duckdb.DuckDBPyConn
                      + (f"\n{sample.to_string(index=False, max_colwidth=60)}" if len(sample) else ""))
         if o.severity == "error" and o.unexpected_index:
             _quarantine(con, asset, o, offending_rows(df, o, n=None), run_id)
-    where = f"table {table}, suite data_checks/{suite}.json, from {origin}"
-    description = ("\n".join(parts) + f"\n({where})") if failed else f"{len(outcomes)} expectations passed ({where})"
+    where = f"table {table} {rows_where}".strip() + f", suite data_checks/{suite}.json, from {origin}"
+    reuse = f"; the result of run {reused_from}, whose input had the same content" if reused_from else ""
+    description = ("\n".join(parts) + f"\n({where})") if failed else \
+        f"{len(outcomes)} expectations passed ({where}{reuse})"
     return dg.AssetCheckResult(
         asset_key=key, check_name=name,
         passed=not failed, severity=SEVERITY["error" if errors else "warn"], description=description[:4000],
-        metadata={"table": table, "suite": f"data_checks/{suite}.json", "expectations": len(outcomes),
+        metadata={"table": f"{table} {rows_where}".strip(), "suite": f"data_checks/{suite}.json", "expectations": len(outcomes),
                   "failed_error": len(errors), "failed_warn": len(failed) - len(errors), "origin": origin[:1000],
-                  "quarantined_in": "audit.quarantined_rows (build database)" if errors else ""})
+                  "quarantined_in": "audit.quarantined_rows (build database)" if errors else "",
+                  "reused_from_run": reused_from or ""})
 
 
 def plain_check(context: dg.AssetCheckExecutionContext, con: duckdb.DuckDBPyConnection, key: dg.AssetKey,
@@ -123,12 +148,11 @@ def _checks_of(key: dg.AssetKey, specs: list[tuple[str, str, Check]]):
 
 def source_checks(source: catalog.Source):
     key = dg.AssetKey(["staging", source.id])
-    table = (f"SELECT {', '.join(OBS_TYPES)} FROM staging.observations "
-             f"WHERE source_id = {sql_literal(source.id)}")
+    table, where = "staging.observations", f"WHERE source_id = {sql_literal(source.id)}"
     measures = {m.name: m for m in catalog.load_measures()}
 
     def empty(con) -> bool:  # a live-only source in a snapshot run
-        return not source.files and con.execute(f"SELECT count(*) FROM ({table})").fetchall()[0][0] == 0
+        return not source.files and con.execute(f"SELECT count(*) FROM {table} {where}").fetchall()[0][0] == 0
 
     def guarded(name: str, fn) -> Check:
         def check(context, con, settings):
@@ -148,10 +172,17 @@ def source_checks(source: catalog.Source):
         return tuple(f for f in expected if f.year in loaded)
 
     return _checks_of(key, [
-        ("gx_staging_observations", "Great Expectations suite data_checks/staging_observations.json (per expectation "
-         "severity: error blocks, warn reports).",
+        ("gx_staging_observations", "Great Expectations suite data_checks/staging_observations.json on the covering "
+         "rows of quality/compact.py (per expectation severity: error blocks, warn reports).",
          guarded("gx_staging_observations", lambda ctx, con, s: suite_check(
-             ctx, con, key, "gx_staging_observations", table, "staging_observations", _origin(con, source.id)))),
+             ctx, con, key, "gx_staging_observations", table, "staging_observations", _origin(con, source.id),
+             where))),
+        ("observation_keys_unique", "ERROR: one staged row per area, year and measure (SQL on every row).",
+         guarded("observation_keys_unique", lambda ctx, con, s: plain_check(
+             ctx, con, key, checks.observation_keys_unique(con, source.id), _origin(con, source.id)))),
+        ("rows_staged", f"ERROR: between 1 and {checks.MAX_STAGED_ROWS:,} rows staged (SQL).",
+         guarded("rows_staged", lambda ctx, con, s: plain_check(
+             ctx, con, key, checks.rows_staged(con, source.id), _origin(con, source.id)))),
         ("counts_reconcile_with_gemeente", "ERROR: the wijken add up to the published gemeente row within CBS rounding.",
          guarded("counts_reconcile_with_gemeente", lambda ctx, con, s: plain_check(
              ctx, con, key, checks.counts_reconcile_with_gemeente(con, source.id, measures), _origin(con, source.id)))),

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from .. import catalog
+from ..quality import gx_worker
 from ..quality.alerts import AlertSink
 from ..settings import Settings
 from .alerts import alerts_for_run
+from .checks import FORCE_CHECKS_TAG
 from .partitions import all_years_tags
 from .progress import step_lines_logger
 
@@ -31,7 +33,7 @@ class RunOutcome:
     sink: AlertSink | None = None
 
 
-def refresh(settings: Settings, verbose: bool = False) -> RunOutcome:
+def refresh(settings: Settings, verbose: bool = False, force_checks: bool = False) -> RunOutcome:
     from ..definitions import make_definitions
 
     # Start-up creates some 300,000 long-lived objects; full collections meanwhile re-scan them all (~0.9 s).
@@ -48,9 +50,15 @@ def refresh(settings: Settings, verbose: bool = False) -> RunOutcome:
     if not verbose:  # -v shows Dagster's own step events instead
         job = job.with_logger_defs({**job.loggers, "progress": step_lines_logger(len(job.graph.nodes))})
         loggers["progress"] = {}
-    result = job.execute_in_process(instance=instance, raise_on_error=False,
-                                    tags=all_years_tags(catalog.load_sources().values()),  # every KWB year, one run
-                                    run_config={"loggers": loggers})
+    tags = all_years_tags(catalog.load_sources().values())  # every KWB year, one run
+    if force_checks:
+        tags[FORCE_CHECKS_TAG] = "true"
+    gx_worker.start()  # imports GX on the other core while the first steps run
+    try:
+        result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags,
+                                        run_config={"loggers": loggers})
+    finally:
+        gx_worker.stop()
     # Without the daemon no sensor runs: send the same alerts from here (the alert log keeps them unique).
     sink = AlertSink.from_env(settings.warehouse)
     return RunOutcome(

@@ -93,6 +93,27 @@ def required_measures_present(con: duckdb.DuckDBPyConnection, source: Source, fi
                     "every required measure resolved in every file", "required measures not found in a file or table")
 
 
+def observation_keys_unique(con: duckdb.DuckDBPyConnection, source_id: str) -> CheckOutcome:
+    """One staged row per area, year and measure: a duplicated area row would be counted twice in every sum."""
+    bad = con.execute("""
+        SELECT area_code, year, measure, count(*) AS rows, string_agg(DISTINCT source_file, ', ') AS source_file
+        FROM staging.observations WHERE source_id = ? GROUP BY area_code, year, measure HAVING count(*) > 1
+        ORDER BY ALL""", [source_id]).df()
+    return _outcome("observation_keys_unique", "error", bad, "one row per area, year and measure",
+                    "area/year/measure keys occur more than once")
+
+
+MAX_STAGED_ROWS = 20_000_000  # ten times the national scope's staged rows: more is a runaway join or a wrong file
+
+
+def rows_staged(con: duckdb.DuckDBPyConnection, source_id: str) -> CheckOutcome:
+    """The source staged at least one row, and not absurdly many."""
+    (n,), = con.execute("SELECT count(*) FROM staging.observations WHERE source_id = ?", [source_id]).fetchall()
+    ok = 1 <= n <= MAX_STAGED_ROWS
+    return CheckOutcome("rows_staged", "error", ok, f"{n} rows staged" + ("" if ok else f", outside 1 to {MAX_STAGED_ROWS}"),
+                        pd.DataFrame() if ok else pd.DataFrame([{"source_id": source_id, "rows": n}]))
+
+
 def no_rejected_cells(con: duckdb.DuckDBPyConnection, source_id: str) -> CheckOutcome:
     """Cells that could not be parsed are kept in rejected_rows with their reason; the rest publishes."""
     bad = con.execute("SELECT * EXCLUDE (part) FROM staging.rejected WHERE source_id = ? ORDER BY source_file, row_nr",

@@ -61,6 +61,11 @@ def _batch_definition():
     return context, batch_definition
 
 
+def warm_up() -> None:
+    """Import GX and build its context now (a worker does this while the run's first steps go on)."""
+    _batch_definition()
+
+
 def _validate(frame: pd.DataFrame, name: str, expectations: list[dict], result_format: str) -> list:
     _context, batch_definition = _batch_definition()  # first: it imports GX
     import great_expectations as gx

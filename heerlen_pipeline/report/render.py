@@ -638,6 +638,8 @@ CHECKS_NL = {  # the plain checks (quality/checks.py), in words
     "counts_reconcile_with_gemeente": "De wijken tellen op tot het gemeentecijfer (binnen de afronding van het CBS)",
     "required_measures_present": "Alle benodigde variabelen staan in de bron",
     "no_rejected_cells": "Alle broncellen konden worden gelezen",
+    "observation_keys_unique": "Elk gebied, jaar en elke variabele komt één keer voor",
+    "rows_staged": "De bron leverde rijen (en niet onredelijk veel)",
     "suppression_respected": "Geen cijfer rust op minder dan 100 mensen of huishoudens",
     "values_in_plausible_range": "Alle waarden liggen binnen hun verwachte bereik",
     "year_over_year_jumps": "Geen onverwacht grote sprong tussen twee jaren",

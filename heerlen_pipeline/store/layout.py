@@ -67,6 +67,8 @@ def ensure_layout(con: duckdb.DuckDBPyConnection) -> None:
                 "fetched_basis VARCHAR)")
     con.execute("CREATE TABLE IF NOT EXISTS raw.source_versions "
                 "(source_id VARCHAR, part VARCHAR, version VARCHAR, PRIMARY KEY (source_id, part))")
+    con.execute("CREATE TABLE IF NOT EXISTS audit.suite_results (result_key VARCHAR PRIMARY KEY, suite VARCHAR, "
+                "outcomes JSON, run_id VARCHAR, checked_at TIMESTAMP WITH TIME ZONE)")
     # The most precise placement of each school, whichever source placed it.
     con.execute("CREATE OR REPLACE VIEW staging.schools AS SELECT DISTINCT ON (area_code) area_code, gemeente_code, "
                 "wijk_code FROM staging.school_places ORDER BY area_code, wijk_code NULLS LAST")
