@@ -74,6 +74,9 @@ def _refresh(args: argparse.Namespace, settings: Settings) -> int:
 
     print(f"heerlen run: building {settings.warehouse} from {'live' if settings.live else 'bundled'} sources "
           f"(area definition {settings.area_definition})", file=sys.stderr, flush=True)
+    from .quality import gx_worker
+
+    gx_worker.start()  # GX imports in its own process while Dagster starts up here
     from .defs.run import refresh  # imported here: a no-op refresh should not pay for Dagster's start-up
 
     run = refresh(settings, args.verbose, args.force_checks)

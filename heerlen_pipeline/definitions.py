@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from .defs.assets import all_assets_and_checks
+from .defs.assets import all_assets
 from .defs.automation import monthly_live_refresh, upstream_changes_sensor
 from .defs.resources import build_resources
 from .defs.sensors import alert_sensors
@@ -13,12 +13,10 @@ from .settings import Settings
 
 def make_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
-    assets, checks = all_assets_and_checks()
     refresh = dg.define_asset_job("refresh_all", selection=dg.AssetSelection.all(),
                                   description="Full refresh: every source to the published warehouse.")
     return dg.Definitions(
-        assets=assets,
-        asset_checks=checks,
+        assets=all_assets(),
         resources=build_resources(settings),
         schedules=[monthly_live_refresh(refresh)],
         sensors=[*alert_sensors(settings), upstream_changes_sensor()],

@@ -18,7 +18,7 @@ import pytest
 from heerlen_pipeline import catalog
 from heerlen_pipeline.cli import main
 from heerlen_pipeline.definitions import make_definitions
-from heerlen_pipeline.defs.assets import all_assets_and_checks
+from heerlen_pipeline.defs.assets import all_assets
 from heerlen_pipeline.defs.partitions import all_years_tags
 from heerlen_pipeline.defs.resources import build_resources
 from heerlen_pipeline.quality.alerts import Alert, AlertSink
@@ -120,8 +120,8 @@ def test_corrupted_kwb_is_blocked_at_staging(case, snapshot_copy, tmp_path):
     assert outcome == "blocked"
     corrupt(snapshot_copy)
     settings = Settings.from_env(warehouse=tmp_path / "warehouse" / "heerlen.duckdb", snapshot_dir=snapshot_copy)
-    assets, checks = all_assets_and_checks()
-    result = dg.materialize([*assets, *checks], selection=KWB_ASSETS, resources=build_resources(settings),
+    assets = all_assets()
+    result = dg.materialize(assets, selection=KWB_ASSETS, resources=build_resources(settings),
                             tags=all_years_tags(catalog.load_sources().values()), raise_on_error=False)
     assert not result.success
     said = [_user_error(e) for e in result.all_events if e.is_step_failure]

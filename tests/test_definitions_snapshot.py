@@ -31,9 +31,9 @@ def describe(defs: dg.Definitions) -> dict:
             "deps": sorted(k.to_user_string() for k in node.parent_keys),
             "automation": node.automation_condition.get_label() if node.automation_condition else None,
         }
+    specs = [spec for d in [*(defs.assets or []), *(defs.asset_checks or [])] for spec in getattr(d, "check_specs", [])]
     checks = sorted(({"asset": spec.asset_key.to_user_string(), "name": spec.name, "blocking": spec.blocking}
-                     for checks_def in defs.asset_checks or [] for spec in checks_def.check_specs),
-                    key=lambda c: (c["asset"], c["name"]))
+                     for spec in specs), key=lambda c: (c["asset"], c["name"]))  # in an asset's step or their own
     return {
         "assets": assets,
         "checks": checks,

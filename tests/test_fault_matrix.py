@@ -274,7 +274,7 @@ def test_a_body_that_trickles_in_is_cut_off_at_the_request_budget(sources, mirro
 # Columns that legitimately differ between two builds of the same inputs: when it ran and which run it was
 # (and, in build_info, the code it ran: the same in CI, but other people's edits change it between runs here).
 VOLATILE = {"build_info": {"run_id", "built_at", "code_version", "config_fingerprint"}, "sources": {"fetched_at"},
-            "check_results": {"run_id", "checked_at"}}
+            "check_results": {"run_id", "checked_at", "reused_from_run"}}  # the earlier run whose suite result it is
 MART_KEYS = {"indicator_values": "indicator_id, area_code, year", "gaps": "indicator_id, year",
              "programme_values": "definition, indicator_id, area_code, year", "areas": "area_code, definition",
              "indicators": "indicator_id", "sources": "source_id, source_file"}

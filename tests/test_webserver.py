@@ -67,8 +67,8 @@ def test_graphql_shows_assets_checks_schedule_and_sensors(webserver):
     assert {"source/kwb", "raw/kwb", "staging/kwb", "indicators/werken", "marts/gaps", "publish/warehouse"} <= nodes.keys()
     assert nodes["indicators/werken"]["groupName"] == "werken"
     checks = {c["name"]: c for c in nodes["staging/kwb"]["assetChecksOrError"]["checks"]}
-    assert {"gx_staging_observations", "counts_reconcile_with_gemeente", "required_measures_present",
-            "no_rejected_cells"} == checks.keys()
+    assert {"gx_staging_observations", "observation_keys_unique", "rows_staged", "counts_reconcile_with_gemeente",
+            "required_measures_present", "no_rejected_cells"} == checks.keys()
     assert all(c["blocking"] for c in checks.values())
     assert checks["counts_reconcile_with_gemeente"]["description"].startswith("ERROR")
     assert checks["no_rejected_cells"]["description"].startswith("WARN")

@@ -8,12 +8,12 @@ critical row-level expectation rejected are kept in audit.quarantined_rows with 
 
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 
 from .. import catalog
 from ..quality import checks, compact, gx_worker
@@ -21,7 +21,6 @@ from ..quality.suites import ExpectationOutcome, load_suite, offending_rows
 from ..settings import Settings
 from ..store.layout import OBS_TYPES
 from ..store.tables import read_frame, sql_literal
-from .resources import PipelineSettings
 
 CHECK_COLUMNS = ["asset", "check_name", "severity", "passed", "observed", "run_id", "checked_at", "reused_from_run"]
 FORCE_CHECKS_TAG = "heerlen/force-checks"  # validate every suite again, re-using no earlier result
@@ -71,7 +70,7 @@ def _origin(con: duckdb.DuckDBPyConnection, source_id: str) -> str:
     return ", ".join(f"{f} ({url})" if url else f for f, url in rows) or "no source files"
 
 
-def suite_check(context: dg.AssetCheckExecutionContext, con: duckdb.DuckDBPyConnection, key: dg.AssetKey,
+def suite_check(context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnection, key: dg.AssetKey,
                 name: str, table: str, suite: str, origin: str, rows_where: str = "") -> dg.AssetCheckResult:
     """Run a GX suite on `table` (`rows_where` selects its rows): on its covering rows where the suite allows, all rows
     when an expectation fails there; or re-use the passing result of an earlier run on the same content."""
@@ -118,7 +117,7 @@ def suite_check(context: dg.AssetCheckExecutionContext, con: duckdb.DuckDBPyConn
                   "reused_from_run": reused_from or ""})
 
 
-def plain_check(context: dg.AssetCheckExecutionContext, con: duckdb.DuckDBPyConnection, key: dg.AssetKey,
+def plain_check(context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnection, key: dg.AssetKey,
                 outcome: checks.CheckOutcome, origin: str) -> dg.AssetCheckResult:
     record_checks(con, key.to_user_string(), [{"check_name": outcome.name, "severity": outcome.severity, "passed": outcome.passed,
                                 "observed": outcome.summary[:500]}], context.op_execution_context.run_id)
@@ -130,20 +129,28 @@ def plain_check(context: dg.AssetCheckExecutionContext, con: duckdb.DuckDBPyConn
                                                 if len(outcome.sample) else "_none_")})
 
 
-Check = Callable[[dg.AssetCheckExecutionContext, duckdb.DuckDBPyConnection, Settings], dg.AssetCheckResult]
+Check = Callable[[dg.AssetExecutionContext, duckdb.DuckDBPyConnection, Settings], dg.AssetCheckResult]
 
 
-def _checks_of(key: dg.AssetKey, specs: list[tuple[str, str, Check]]):
-    """One step for all checks of an asset (one Dagster step each would cost more than the checks)."""
+@dataclass(frozen=True)
+class Checks:
+    """The checks of one asset. They run in the asset's own step, after it (a step of their own would cost more than
+    most checks), and are declared blocking: a failure with ERROR severity fails that step, so nothing downstream
+    runs."""
 
-    @dg.multi_asset_check(name=f"{'__'.join(key.path)}__checks",
-                          specs=[dg.AssetCheckSpec(n, asset=key, description=d, blocking=True) for n, d, _ in specs])
-    def _run(context: dg.AssetCheckExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
-        with build_db.get_connection() as con:
-            for _name, _d, fn in specs:
-                yield fn(context, con, settings.for_run(context.op_execution_context.run.tags))
+    key: dg.AssetKey
+    checks: list[tuple[str, str, Check]]  # (name, description, function)
 
-    return _run
+    @property
+    def specs(self) -> list[dg.AssetCheckSpec]:
+        return [dg.AssetCheckSpec(n, asset=self.key, description=d, blocking=True) for n, d, _ in self.checks]
+
+    def run(self, context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnection, settings: Settings):
+        """The selected ones (a UI launch may leave some out)."""
+        selected = context.selected_asset_check_keys
+        for name, _d, fn in self.checks:
+            if dg.AssetCheckKey(self.key, name) in selected:
+                yield fn(context, con, settings)
 
 
 def source_checks(source: catalog.Source):
@@ -171,7 +178,7 @@ def source_checks(source: catalog.Source):
                                             [source.id]).fetchall()}
         return tuple(f for f in expected if f.year in loaded)
 
-    return _checks_of(key, [
+    return Checks(key, [
         ("gx_staging_observations", "Great Expectations suite data_checks/staging_observations.json on the covering "
          "rows of quality/compact.py (per expectation severity: error blocks, warn reports).",
          guarded("gx_staging_observations", lambda ctx, con, s: suite_check(
@@ -196,7 +203,7 @@ def source_checks(source: catalog.Source):
 
 def areas_checks():
     key = dg.AssetKey(["staging", "areas"])
-    return _checks_of(key, [("gx_staging_areas", "Great Expectations suite data_checks/staging_areas.json.",
+    return Checks(key, [("gx_staging_areas", "Great Expectations suite data_checks/staging_areas.json.",
                              lambda ctx, con, s: suite_check(ctx, con, key, "gx_staging_areas", "staging.areas",
                                                              "staging_areas", "assets/areas/"))])
 
@@ -209,7 +216,7 @@ def theme_checks(theme: str, indicators: list[catalog.Indicator]):
     def plain(fn) -> Check:
         return lambda ctx, con, s: plain_check(ctx, con, key, fn(con), origin)
 
-    return _checks_of(key, [
+    return Checks(key, [
         ("gx_indicator_values", "Great Expectations suite data_checks/indicator_values.json.",
          lambda ctx, con, s: suite_check(ctx, con, key, "gx_indicator_values", table, "indicator_values", origin)),
         ("values_in_plausible_range", "ERROR: every value lies in the range its definition declares.",

@@ -53,7 +53,7 @@ def refresh(settings: Settings, verbose: bool = False, force_checks: bool = Fals
     tags = all_years_tags(catalog.load_sources().values())  # every KWB year, one run
     if force_checks:
         tags[FORCE_CHECKS_TAG] = "true"
-    gx_worker.start()  # imports GX on the other core while the first steps run
+    gx_worker.start()  # (if the CLI has not yet) imports GX on the other core while the first steps run
     try:
         result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags,
                                         run_config={"loggers": loggers})

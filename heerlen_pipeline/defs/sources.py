@@ -1,6 +1,6 @@
-"""Per source: its observable upstream (`source/<id>`), its raw rows (`raw/<id>`) and its staged observations
-(`staging/<id>`), partitioned by year where the source is. The asset modules do without `from __future__ import
-annotations`: Dagster reads the `context` annotation when it defines an asset."""
+"""Per source: its observable upstream (`source/<id>`), and one step that lands its raw rows (`raw/<id>`), stages
+its observations (`staging/<id>`) and checks them, partitioned by year where the source is. The asset modules do
+without `from __future__ import annotations`: Dagster reads the `context` annotation when it defines an asset."""
 
 import sys
 import warnings
@@ -18,6 +18,7 @@ from ..sources.reach import unreachable
 from ..transform.areas import NameResolver
 from ..transform.stage import stage_part
 from .automation import OBSERVE, REACT
+from .checks import source_checks
 from .metadata import preview
 from .partitions import run_partitions, unit
 from .resources import PipelineSettings, RunLimits
@@ -60,23 +61,38 @@ def build_source_assets(source: catalog.Source, years: dg.PartitionsDefinition |
             description=f"{source.title} upstream: version = the CBS tables' Modified stamps when live, "
                         "the files' checksum otherwise" + (", per year." if years else "."))(observe)
 
-    # No step-level RetryPolicy: the HTTP client retries what is worth retrying (429/5xx, resets, a body that breaks
-    # off), and Dagster would retry an interrupt too, so Ctrl-C or SIGTERM could not stop a run.
-    @dg.asset(key=raw_key, deps=[source_key], group_name=group, kinds={"duckdb"},
-              partitions_def=years, automation_condition=REACT,
-              description=f"{source.title} ({source.publisher}): rows exactly as received (file or OData pages)"
-                          + (", one partition per year." if years else "."))
-    def raw_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, limits: RunLimits,
-                  build_db: DuckDBResource):
+    checks = source_checks(source)
+    react = dict(group_name=group, kinds={"duckdb"}, automation_condition=REACT)
+
+    # One step per source: its raw rows, its staged observations and their checks. No step-level RetryPolicy: the
+    # HTTP client retries what is worth retrying (429/5xx, resets, a body that breaks off), and Dagster would retry
+    # an interrupt too, so Ctrl-C or SIGTERM could not stop a run.
+    @dg.multi_asset(
+        name=f"ingest__{source.id}", partitions_def=years, can_subset=True, check_specs=checks.specs,
+        specs=[
+            dg.AssetSpec(raw_key, deps=[source_key], **react,
+                         description=f"{source.title} ({source.publisher}): rows exactly as received (file or OData "
+                                     "pages)" + (", one partition per year." if years else ".")),
+            dg.AssetSpec(staging_key, deps=[raw_key, dg.AssetKey(["staging", "areas"])], **react,
+                         description=f"{source.title}: long format (area_code, year, measure, value, unit, status)."),
+        ])
+    def source_step(context: dg.AssetExecutionContext, settings: PipelineSettings, limits: RunLimits,
+                    build_db: DuckDBResource):
         s = settings.for_run(context.run.tags)
-        loads = []
         with build_db.get_connection() as con:
-            for part in run_partitions(context, source):
-                loads.append(land_source(con, unit(source, part), part, s, _progress(context, source.id),
-                                         context.log.info, limits.http_config()))
+            if raw_key in context.selected_asset_keys:
+                yield land(context, con, s, limits)
+            if staging_key in context.selected_asset_keys:
+                yield stage(context, con, s)
+            yield from checks.run(context, con, s)
+
+    def land(context: dg.AssetExecutionContext, con, s, limits: RunLimits) -> dg.MaterializeResult:
+        loads = [land_source(con, unit(source, part), part, s, _progress(context, source.id), context.log.info,
+                             limits.http_config()) for part in run_partitions(context, source)]
         files = [f for load in loads for f in load.files]
         downloaded = sum(t.downloaded for load in loads for t in load.tables)
         return dg.MaterializeResult(
+            asset_key=raw_key,
             data_version=dg.DataVersion(combine_versions({load.part or "": load.version for load in loads})),
             metadata={
                 "dagster/row_count": sum(len(f.rows) - 1 for f in files),
@@ -88,23 +104,18 @@ def build_source_assets(source: catalog.Source, years: dg.PartitionsDefinition |
             },
         )
 
-    @dg.asset(key=staging_key, deps=[raw_key, dg.AssetKey(["staging", "areas"])], group_name=group,
-              kinds={"duckdb"}, partitions_def=years, automation_condition=REACT,
-              description=f"{source.title}: long format (area_code, year, measure, value, unit, status).")
-    def staging_asset(context: dg.AssetExecutionContext, settings: PipelineSettings, build_db: DuckDBResource):
-        s = settings.for_run(context.run.tags)
+    def stage(context: dg.AssetExecutionContext, con, s) -> dg.MaterializeResult:
         live = s.live and source.live is not None
         scope = {a["area_code"] for a in catalog.scope_areas(s.scope, focus_id=s.focus_area)}
         matcher, resolver = MeasureMatcher(list(catalog.load_measures())), NameResolver(catalog.load_cbs_names())
-        with build_db.get_connection() as con:
-            staged = [stage_part(con, unit(source, part), part, live, scope, matcher, resolver)
-                      for part in run_partitions(context, source)]
+        staged = [stage_part(con, unit(source, part), part, live, scope, matcher, resolver)
+                  for part in run_partitions(context, source)]
         obs = pd.concat([st.observations for st in staged], ignore_index=True)
         rejected = sum(len(st.rejected) for st in staged)
         if rejected:
             sample = pd.concat([st.rejected for st in staged]).head(3).to_dict("records")
             context.log.warning(f"{source.id}: {rejected} cells rejected, e.g. {sample}")
-        return dg.MaterializeResult(metadata={
+        return dg.MaterializeResult(asset_key=staging_key, metadata={
             "dagster/row_count": len(obs),
             "rejected_cells": rejected,
             "out_of_scope_rows": sum(st.out_of_scope_rows for st in staged),
@@ -114,4 +125,4 @@ def build_source_assets(source: catalog.Source, years: dg.PartitionsDefinition |
             "preview": preview(obs),
         })
 
-    return [source_asset, raw_asset, staging_asset]
+    return [source_asset, source_step]
