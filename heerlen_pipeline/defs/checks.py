@@ -70,29 +70,35 @@ def _origin(con: duckdb.DuckDBPyConnection, source_id: str) -> str:
     return ", ".join(f"{f} ({url})" if url else f for f, url in rows) or "no source files"
 
 
-def suite_check(context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnection, key: dg.AssetKey,
-                name: str, table: str, suite: str, origin: str, rows_where: str = "") -> dg.AssetCheckResult:
-    """Run a GX suite on `table` (`rows_where` selects its rows): on its covering rows where the suite allows, all rows
-    when an expectation fails there; or re-use the passing result of an earlier run on the same content."""
-    asset = key.to_user_string()
-    run_id = context.op_execution_context.run_id
+def _validate(con: duckdb.DuckDBPyConnection, suite: str, rows_sql: str, run_id: str, forced: bool
+              ) -> tuple[list[ExpectationOutcome], pd.DataFrame | None, str | None]:
+    """A suite's outcomes, the rows it failed on (None when it passed) and the run whose result was re-used: on the
+    covering rows where the suite allows, on all rows when an expectation fails there; or the passing result of an
+    earlier run on the same content."""
     spec = load_suite(suite)
-    rows_sql = f"SELECT {', '.join(OBS_TYPES) if rows_where else '*'} FROM {table} {rows_where}"  # without `part`
     result_key = compact.result_key(spec, compact.content_hash(con, rows_sql))
-    forced = context.op_execution_context.run.tags.get(FORCE_CHECKS_TAG, "").lower() == "true"
-    reused = None if forced else compact.reused_result(con, result_key)
-    df = None
-    if reused is not None:
+    if not forced and (reused := compact.reused_result(con, result_key)) is not None:
         outcomes, reused_from = reused
-    else:
-        reused_from = None
-        if compact.coverable(spec):
-            outcomes = gx_worker.validate(read_frame(con, compact.covering_rows(rows_sql)), spec)
-        if not compact.coverable(spec) or not all(o.passed for o in outcomes):
-            df = read_frame(con, rows_sql)
-            outcomes = gx_worker.validate(df, spec)
+        return outcomes, None, reused_from
+    if compact.coverable(spec):
+        outcomes = gx_worker.validate(read_frame(con, compact.covering_rows(rows_sql)), spec)
         if all(o.passed for o in outcomes):
             compact.keep_result(con, result_key, suite, outcomes, run_id)
+            return outcomes, None, None
+    df = read_frame(con, rows_sql)
+    outcomes = gx_worker.validate(df, spec)
+    if all(o.passed for o in outcomes):
+        compact.keep_result(con, result_key, suite, outcomes, run_id)
+    return outcomes, df, None
+
+
+def suite_check(context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnection, key: dg.AssetKey,
+                name: str, table: str, suite: str, origin: str, rows_sql: str | None = None) -> dg.AssetCheckResult:
+    """A GX suite on `table` (or on the rows `rows_sql` selects from it) as a Dagster check result."""
+    asset = key.to_user_string()
+    run_id = context.op_execution_context.run_id
+    forced = context.op_execution_context.run.tags.get(FORCE_CHECKS_TAG, "").lower() == "true"
+    outcomes, df, reused_from = _validate(con, suite, rows_sql or f"SELECT * FROM {table}", run_id, forced)
     record_checks(con, asset, [{"check_name": o.label(), "severity": o.severity, "passed": o.passed,
                                 "observed": o.observed} for o in outcomes], run_id, reused_from)
     failed = [o for o in outcomes if not o.passed]
@@ -104,14 +110,14 @@ def suite_check(context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnectio
                      + (f"\n{sample.to_string(index=False, max_colwidth=60)}" if len(sample) else ""))
         if o.severity == "error" and o.unexpected_index:
             _quarantine(con, asset, o, offending_rows(df, o, n=None), run_id)
-    where = f"table {table} {rows_where}".strip() + f", suite data_checks/{suite}.json, from {origin}"
+    where = f"table {table}, suite data_checks/{suite}.json, from {origin}"
     reuse = f"; the result of run {reused_from}, whose input had the same content" if reused_from else ""
     description = ("\n".join(parts) + f"\n({where})") if failed else \
         f"{len(outcomes)} expectations passed ({where}{reuse})"
     return dg.AssetCheckResult(
         asset_key=key, check_name=name,
         passed=not failed, severity=SEVERITY["error" if errors else "warn"], description=description[:4000],
-        metadata={"table": f"{table} {rows_where}".strip(), "suite": f"data_checks/{suite}.json", "expectations": len(outcomes),
+        metadata={"table": table, "suite": f"data_checks/{suite}.json", "expectations": len(outcomes),
                   "failed_error": len(errors), "failed_warn": len(failed) - len(errors), "origin": origin[:1000],
                   "quarantined_in": "audit.quarantined_rows (build database)" if errors else "",
                   "reused_from_run": reused_from or ""})
@@ -155,11 +161,13 @@ class Checks:
 
 def source_checks(source: catalog.Source):
     key = dg.AssetKey(["staging", source.id])
-    table, where = "staging.observations", f"WHERE source_id = {sql_literal(source.id)}"
+    table = f"staging.observations (source {source.id})"
+    # The suite's columns: `part` says only which partition wrote a row.
+    rows = f"SELECT {', '.join(OBS_TYPES)} FROM staging.observations WHERE source_id = {sql_literal(source.id)}"
     measures = {m.name: m for m in catalog.load_measures()}
 
     def empty(con) -> bool:  # a live-only source in a snapshot run
-        return not source.files and con.execute(f"SELECT count(*) FROM {table} {where}").fetchall()[0][0] == 0
+        return not source.files and con.execute(f"SELECT count(*) FROM ({rows})").fetchall()[0][0] == 0
 
     def guarded(name: str, fn) -> Check:
         def check(context, con, settings):
@@ -183,7 +191,7 @@ def source_checks(source: catalog.Source):
          "rows of quality/compact.py (per expectation severity: error blocks, warn reports).",
          guarded("gx_staging_observations", lambda ctx, con, s: suite_check(
              ctx, con, key, "gx_staging_observations", table, "staging_observations", _origin(con, source.id),
-             where))),
+             rows))),
         ("observation_keys_unique", "ERROR: one staged row per area, year and measure (SQL on every row).",
          guarded("observation_keys_unique", lambda ctx, con, s: plain_check(
              ctx, con, key, checks.observation_keys_unique(con, source.id), _origin(con, source.id)))),

@@ -58,7 +58,7 @@ def ensure_layout(con: duckdb.DuckDBPyConnection) -> None:
         return
     if con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name IN ('raw', 'staging')").fetchall()[0][0]:
         for schema in ("raw", "staging", "indicators"):  # an older layout: rebuilt from the sources by the next run
-            con.execute(f"DROP SCHEMA {schema} CASCADE")
+            con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
             con.execute(f"CREATE SCHEMA {schema}")
     for table, types in PER_SOURCE.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({_columns(types)})")
