@@ -341,11 +341,14 @@ def resolve_empty(obs: pd.DataFrame, reading: str) -> pd.DataFrame:
 
 def _footers(cells: pd.DataFrame) -> pd.Series:
     """Rows shaped like a footer line (raw.is_footer); only rows with one filled cell are looked at closely."""
-    text = cells.astype(str)
-    single = text.apply(lambda c: c.str.strip().ne("")).sum(axis=1) == 1
     out = pd.Series(False, index=cells.index)
+    # A row whose first two cells are filled is no footer: only the others (a handful) need every cell looked at.
+    first = [cells.iloc[:, i].astype(str).str.strip().ne("") for i in range(min(2, cells.shape[1]))]
+    maybe = ~(first[0] & first[1]) if len(first) == 2 else pd.Series(True, index=cells.index)
+    text = cells[maybe].astype(str)
+    single = text.apply(lambda c: c.str.strip().ne("")).sum(axis=1) == 1
     if single.any():
-        out[single] = [is_footer(r) for r in text[single].itertuples(index=False)]
+        out[single[single].index] = [is_footer(r) for r in text[single].itertuples(index=False)]
     return out
 
 
