@@ -35,42 +35,68 @@ def test_covering_rows_keep_every_area_and_each_groups_extremes():
         ("GM0001", 2020, "inhabitants", 800.0, "aantal", "ok", None),   # 4: not picked
         ("GM0001", 2021, "inhabitants", None, "aantal", "suppressed", "."),  # 5: its group's only row (missing value)
     ]))
-    picked = con.execute(f"SELECT row_nr FROM ({compact.covering_rows('SELECT * FROM obs')})").fetchall()
+    cover = compact.covering(load_suite("staging_observations"))
+    picked = con.execute(f"SELECT row_nr FROM ({compact.covering_rows('SELECT * FROM obs', cover)})").fetchall()
     assert [r for (r,) in picked] == [0, 2, 3, 5]
 
 
 def test_which_suites_can_run_on_covering_rows():
-    assert compact.coverable(load_suite("staging_observations"))
-    assert not compact.coverable(load_suite("indicator_values"))  # a key must be unique: every row counts
-    assert not compact.coverable({"expectations": [  # source_file is not a key column: its values may be skipped
-        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "source_file"}}]})
-    assert not compact.coverable({"expectations": [  # a condition on a column whose values may be skipped
+    assert compact.covering(load_suite("staging_observations"))["distinct"] == "area_code"
+    assert compact.covering(load_suite("indicator_values"))["keys"] == ["indicator_id", "status", "uncertainty"]
+    assert compact.covering(load_suite("staging_areas")) is None  # declares none: every row
+
+    def suite(*expectations):
+        return {"meta": {"covering": {"keys": ["unit"], "distinct": "area_code", "extremes": ["value"]}},
+                "expectations": list(expectations)}
+
+    assert compact.covering(suite({"type": "expect_column_values_to_be_between",
+                                   "kwargs": {"column": "value", "max_value": 1, "row_condition": 'unit=="%"'}}))
+    assert not compact.covering(suite(  # a key must be unique: every row counts
+        {"type": "expect_compound_columns_to_be_unique", "kwargs": {"column_list": ["area_code", "unit"]}}))
+    assert not compact.covering(suite(  # source_file is not covered: its values may be skipped
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "source_file"}}))
+    assert not compact.covering(suite(  # a condition on a column whose values may be skipped
         {"type": "expect_column_values_to_be_between",
-         "kwargs": {"column": "value", "max_value": 1, "row_condition": 'table_id=="T1"', "condition_parser": "pandas"}}]})
+         "kwargs": {"column": "value", "max_value": 1, "row_condition": 'table_id=="T1"', "condition_parser": "pandas"}}))
+    assert not compact.covering(suite(  # a pair needs its difference among the extremes
+        {"type": "expect_column_pair_values_a_to_be_greater_than_b", "kwargs": {"column_A": "value", "column_B": "lo"}}))
 
 
-def test_covering_rows_give_the_full_verdicts(warehouse):
-    """On every bundled source's staged rows, and on DUO's with one count made negative in the middle of the
-    254,040 rows: the suite's verdict per expectation is the same on the covering rows as on all rows."""
-    suite = load_suite("staging_observations")
-    build = warehouse.parent.parent / "build" / "build.duckdb"
-    with duckdb.connect(str(build), read_only=True) as con:
-        obs = con.execute(f"SELECT {', '.join(OBS)} FROM staging.observations").df()
+def _same_verdicts(frames: dict[str, pd.DataFrame], suite: dict) -> None:
+    cover = compact.covering(suite)
     mem = duckdb.connect()
-    duo = obs[obs.source_id == "duo_pupils"].reset_index(drop=True)
-    bad = duo.copy()
-    middle = bad.index[(bad.unit == "aantal") & (bad.value > 0)][len(bad) // 3]
-    bad.loc[middle, "value"] = -3.0
-    frames = {sid: g.reset_index(drop=True) for sid, g in obs.groupby("source_id")} | {"duo_negative": bad}
     for name, frame in frames.items():
         mem.register("f", frame)
-        covering = mem.execute(compact.covering_rows("SELECT * FROM f")).df()
+        covering = mem.execute(compact.covering_rows("SELECT * FROM f", cover)).df()
         assert len(covering) < len(frame) or len(frame) < 50, name
         full = {o.label(): o.passed for o in validate_frame(frame, suite)}
         small = {o.label(): o.passed for o in validate_frame(covering, suite)}
         assert small == full, name
+
+
+def test_covering_rows_give_the_full_verdicts(warehouse):
+    """On every bundled source's staged rows and every theme's indicator values, and on rows made bad by hand in
+    the middle of them (DUO: one count of 254,040 made negative; an indicator value below its lower bound): the
+    suites' verdict per expectation is the same on the covering rows as on all rows."""
+    build = warehouse.parent.parent / "build" / "build.duckdb"
+    with duckdb.connect(str(build), read_only=True) as con:
+        obs = con.execute(f"SELECT {', '.join(OBS)} FROM staging.observations").df()
+        themes = {t: con.execute(f"SELECT * FROM indicators.{t}").df() for (t,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'indicators'").fetchall()}
+    duo = obs[obs.source_id == "duo_pupils"].reset_index(drop=True)
     assert len(duo) == 254_040
+    bad = duo.copy()
+    bad.loc[bad.index[(bad.unit == "aantal") & (bad.value > 0)][len(bad) // 3], "value"] = -3.0
+    suite = load_suite("staging_observations")
+    _same_verdicts({sid: g.reset_index(drop=True) for sid, g in obs.groupby("source_id")} | {"duo_negative": bad},
+                   suite)
     assert not all(o.passed for o in validate_frame(bad, suite))
+    werken = themes["werken"].copy()
+    bounded = werken.index[werken.value_lower.notna()]
+    werken.loc[bounded[len(bounded) // 2], "value"] = werken.value_lower[bounded[len(bounded) // 2]] - 0.001
+    suite = load_suite("indicator_values")
+    _same_verdicts(themes | {"werken_below_bound": werken}, suite)
+    assert not all(o.passed for o in validate_frame(werken, suite))
 
 
 POLITIE = dg.AssetSelection.assets(["raw", "politie_nl"], ["staging", "areas"], ["staging", "politie_nl"])

@@ -80,8 +80,8 @@ def _validate(con: duckdb.DuckDBPyConnection, suite: str, rows_sql: str, run_id:
     if not forced and (reused := compact.reused_result(con, result_key)) is not None:
         outcomes, reused_from = reused
         return outcomes, None, reused_from
-    if compact.coverable(spec):
-        outcomes = gx_worker.validate(read_frame(con, compact.covering_rows(rows_sql)), spec)
+    if cover := compact.covering(spec):
+        outcomes = gx_worker.validate(read_frame(con, compact.covering_rows(rows_sql, cover)), spec)
         if all(o.passed for o in outcomes):
             compact.keep_result(con, result_key, suite, outcomes, run_id)
             return outcomes, None, None
@@ -193,8 +193,8 @@ def source_checks(source: catalog.Source):
              ctx, con, key, "gx_staging_observations", table, "staging_observations", _origin(con, source.id),
              rows))),
         ("observation_keys_unique", "ERROR: one staged row per area, year and measure (SQL on every row).",
-         guarded("observation_keys_unique", lambda ctx, con, s: plain_check(
-             ctx, con, key, checks.observation_keys_unique(con, source.id), _origin(con, source.id)))),
+         guarded("observation_keys_unique", lambda ctx, con, s: plain_check(ctx, con, key, checks.keys_unique(
+             con, "observation_keys_unique", rows, ("area_code", "year", "measure")), _origin(con, source.id)))),
         ("rows_staged", f"ERROR: between 1 and {checks.MAX_STAGED_ROWS:,} rows staged (SQL).",
          guarded("rows_staged", lambda ctx, con, s: plain_check(
              ctx, con, key, checks.rows_staged(con, source.id), _origin(con, source.id)))),
@@ -227,6 +227,9 @@ def theme_checks(theme: str, indicators: list[catalog.Indicator]):
     return Checks(key, [
         ("gx_indicator_values", "Great Expectations suite data_checks/indicator_values.json.",
          lambda ctx, con, s: suite_check(ctx, con, key, "gx_indicator_values", table, "indicator_values", origin)),
+        ("indicator_keys_unique", "ERROR: one row per definition, indicator, area and year (SQL on every row).",
+         plain(lambda con: checks.keys_unique(con, "indicator_keys_unique", f"SELECT * FROM {table}",
+                                              ("definition", "indicator_id", "area_code", "year")))),
         ("values_in_plausible_range", "ERROR: every value lies in the range its definition declares.",
          plain(lambda con: checks.values_in_plausible_range(con, table, indicators))),
         ("suppression_respected", f"ERROR: no derived value rests on a base under {checks.MIN_BASE}.",

@@ -93,14 +93,12 @@ def required_measures_present(con: duckdb.DuckDBPyConnection, source: Source, fi
                     "every required measure resolved in every file", "required measures not found in a file or table")
 
 
-def observation_keys_unique(con: duckdb.DuckDBPyConnection, source_id: str) -> CheckOutcome:
-    """One staged row per area, year and measure: a duplicated area row would be counted twice in every sum."""
-    bad = con.execute("""
-        SELECT area_code, year, measure, count(*) AS rows, string_agg(DISTINCT source_file, ', ') AS source_file
-        FROM staging.observations WHERE source_id = ? GROUP BY area_code, year, measure HAVING count(*) > 1
-        ORDER BY ALL""", [source_id]).df()
-    return _outcome("observation_keys_unique", "error", bad, "one row per area, year and measure",
-                    "area/year/measure keys occur more than once")
+def keys_unique(con: duckdb.DuckDBPyConnection, name: str, rows_sql: str, keys: tuple[str, ...]) -> CheckOutcome:
+    """One row per key, on every row: a duplicated area row would be counted twice in every sum."""
+    columns = ", ".join(keys)
+    bad = con.execute(f"SELECT {columns}, count(*) AS rows FROM ({rows_sql}) GROUP BY ALL HAVING count(*) > 1 "
+                      "ORDER BY ALL").df()
+    return _outcome(name, "error", bad, f"one row per {columns}", f"keys ({columns}) occur more than once")
 
 
 MAX_STAGED_ROWS = 20_000_000  # ten times the national scope's staged rows: more is a runaway join or a wrong file

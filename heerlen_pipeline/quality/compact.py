@@ -6,10 +6,11 @@ the country, 30 years), while the observation suite only asks column-value quest
 in a range, matching a pattern, under a condition on `unit`. Each of those has the same answer on a subset that
 holds, for every group of the key columns, the rows with the group's smallest and largest value and a row whose
 value is missing, plus one row per distinct area code: a value outside a range is then the group's minimum or
-maximum, and every key value occurs. `covering_rows` selects those rows (a few per cent of DUO's), and
-`coverable` says whether a suite asks only such questions; otherwise, and whenever an expectation fails on the
-covering rows, the suite runs on every row (the failure's counts, samples and quarantine are the full data's).
-Questions about the table as a whole (are keys unique, how many rows) are SQL checks (quality/checks.py).
+maximum, and every key value occurs. A suite declares its covering rows in `meta.covering`; `covering` checks
+that it asks only such questions, and `covering_rows` selects them (a few per cent of DUO's). Otherwise, and
+whenever an expectation fails on the covering rows, the suite runs on every row (the failure's counts, samples and
+quarantine are the full data's). Questions about the table as a whole (are keys unique, how many rows) are SQL
+checks (quality/checks.py).
 """
 
 from __future__ import annotations
@@ -26,41 +27,45 @@ import duckdb
 
 from .suites import ExpectationOutcome
 
-# Key columns: every value of these occurs in the covering rows. `value` is covered by its extremes per group.
-KEYS = ("year", "measure", "unit", "status", "symbol")
-DISTINCT = "area_code"
-EXTREME = "value"
-# Expectations whose verdict the covering rows preserve (column-value questions, and the column set).
-COVERABLE = {"expect_column_values_to_not_be_null", "expect_column_values_to_be_in_set",
-             "expect_column_values_to_be_between", "expect_column_values_to_match_regex",
+# Expectations whose verdict the covering rows preserve: column-value questions, and the column set.
+COVERABLE = {"expect_column_values_to_not_be_null", "expect_column_values_to_be_null",
+             "expect_column_values_to_be_in_set", "expect_column_values_to_be_between",
+             "expect_column_values_to_match_regex", "expect_column_pair_values_a_to_be_greater_than_b",
              "expect_table_columns_to_match_set"}
 _CONDITION_COLUMN = re.compile(r"([A-Za-z_]\w*)\s*(?:==|!=|<=|>=|<|>|\bin\b)")
 
 
-def coverable(suite: dict) -> bool:
-    """Whether every expectation of `suite` gives the same verdict on the covering rows as on all rows."""
+def covering(suite: dict) -> dict | None:
+    """The suite's covering rows (`meta.covering`: `keys`, `distinct` and `extremes`) if every expectation gives
+    the same verdict on them as on all rows; None otherwise. `keys` are columns every value of which occurs;
+    `distinct` a column each value of which occurs; `extremes` columns or differences `a - b` whose smallest and
+    largest value, and a missing one, occur per group of the keys."""
+    cover = suite.get("meta", {}).get("covering")
+    if not cover:
+        return None
+    keys, extremes = set(cover["keys"]), set(cover["extremes"])
+    seen = keys | {cover["distinct"]} | extremes
     for e in suite["expectations"]:
-        if e["type"] not in COVERABLE:
-            return False
-        column = e["kwargs"].get("column")
-        if column is not None and column not in (*KEYS, DISTINCT, EXTREME):
-            return False
-        condition = e["kwargs"].get("row_condition") or ""
-        if not set(_CONDITION_COLUMN.findall(condition)) <= set(KEYS):
-            return False
-    return True
+        kw = e["kwargs"]
+        if e["type"] not in COVERABLE or not set(_CONDITION_COLUMN.findall(kw.get("row_condition") or "")) <= keys:
+            return None
+        if "column_A" in kw and f"{kw['column_A']} - {kw['column_B']}" not in extremes:
+            return None
+        if kw.get("column") is not None and kw["column"] not in seen:
+            return None
+    return cover
 
 
-def covering_rows(rows_sql: str) -> str:
-    """SQL for the covering rows of the rows `rows_sql` selects (which must have the KEYS, area_code and value)."""
-    keys = ", ".join(KEYS)
+def covering_rows(rows_sql: str, cover: dict) -> str:
+    """SQL for the covering rows of the rows `rows_sql` selects."""
+    keys = ", ".join(cover["keys"])
+    picks = [f"SELECT min(_pos) AS p FROM r GROUP BY {cover['distinct']}"]
+    for x in cover["extremes"]:
+        picks += [f"SELECT arg_min(_pos, {x}) FROM r GROUP BY {keys}", f"SELECT arg_max(_pos, {x}) FROM r GROUP BY {keys}",
+                  f"SELECT min(_pos) FROM r WHERE ({x}) IS NULL GROUP BY {keys}"]
     return f"""
         WITH r AS (SELECT *, row_number() OVER () AS _pos FROM ({rows_sql})),
-        pick AS (
-            SELECT min(_pos) AS p FROM r GROUP BY {DISTINCT}
-            UNION SELECT arg_min(_pos, {EXTREME}) FROM r GROUP BY {keys}
-            UNION SELECT arg_max(_pos, {EXTREME}) FROM r GROUP BY {keys}
-            UNION SELECT min(_pos) FROM r WHERE {EXTREME} IS NULL GROUP BY {keys})
+        pick AS ({" UNION ".join(picks)})
         SELECT * EXCLUDE (_pos) FROM r WHERE _pos IN (SELECT p FROM pick) ORDER BY _pos"""
 
 

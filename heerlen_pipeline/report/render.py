@@ -639,6 +639,7 @@ CHECKS_NL = {  # the plain checks (quality/checks.py), in words
     "required_measures_present": "Alle benodigde variabelen staan in de bron",
     "no_rejected_cells": "Alle broncellen konden worden gelezen",
     "observation_keys_unique": "Elk gebied, jaar en elke variabele komt één keer voor",
+    "indicator_keys_unique": "Elke indicator komt per gebied en jaar één keer voor",
     "rows_staged": "De bron leverde rijen (en niet onredelijk veel)",
     "suppression_respected": "Geen cijfer rust op minder dan 100 mensen of huishoudens",
     "values_in_plausible_range": "Alle waarden liggen binnen hun verwachte bereik",
