@@ -1,10 +1,12 @@
 """Great Expectations in a worker process, started when a run starts.
 
 Importing GX and building its context takes seconds and some 100 MB. `heerlen run` starts this worker before its
-first step, so the import overlaps landing and staging on the second core and GX never enters the run's own
-process; the checks send it compact frames and get plain outcomes back. Without a started worker (a step process
-of `dagster dev`, a test's materialize()) suites run in the calling process. If the worker dies, the suite runs
-in the calling process instead.
+first step, so the import overlaps Dagster's start-up and the first steps on the second core, and GX never enters
+the run's own process; the checks send it frames and get plain outcomes back. Without a started worker (a step of
+`dagster dev`, a test's materialize()) suites run in the calling process, as they do if the worker dies.
+
+A plain process and pipe, not a pool: stopping it (the run's end, Ctrl-C, SIGTERM) terminates it at once, even in
+the middle of its GX import, where a pool would wait for the import to finish before the process could exit.
 """
 
 from __future__ import annotations
@@ -14,47 +16,72 @@ import os
 import signal
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
 
 import pandas as pd
 
 from .suites import ExpectationOutcome, validate_frame, warm_up
 
-_pool: ProcessPoolExecutor | None = None
-RESULT_TIMEOUT_S = 900  # a suite on the national scope's full data takes well under a minute
+RESULT_TIMEOUT_S = 900  # a suite on the national scope's covering rows takes seconds; on all its rows, a minute
+_worker: tuple[multiprocessing.Process, Connection] | None = None
 
 
 def start() -> None:
-    """Start the worker now; it imports GX while the run lands and stages its sources."""
-    global _pool
-    if _pool is None:
-        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                    initializer=_init, initargs=(os.getpid(),))
-        _pool.submit(warm_up)
+    """Start the worker now; it imports GX while the run starts up and lands its sources."""
+    global _worker
+    if _worker is None:
+        context = multiprocessing.get_context("spawn")
+        ours, theirs = context.Pipe()
+        process = context.Process(target=_serve, args=(theirs, os.getpid()), name="gx-worker", daemon=True)
+        process.start()
+        theirs.close()
+        _worker = (process, ours)
 
 
 def stop() -> None:
-    global _pool
-    if _pool is not None:
-        _pool.shutdown(wait=False, cancel_futures=True)
-        _pool = None
+    global _worker
+    if _worker is not None:
+        process, conn = _worker
+        _worker = None
+        conn.close()
+        process.terminate()
+        process.join(5)
 
 
 def validate(frame: pd.DataFrame, suite: dict) -> list[ExpectationOutcome]:
-    if _pool is not None:
+    if _worker is not None:
+        process, conn = _worker
         try:
-            return _pool.submit(validate_frame, frame, suite).result(timeout=RESULT_TIMEOUT_S)
-        except BrokenProcessPool:
+            conn.send((frame, suite))
+            if not conn.poll(RESULT_TIMEOUT_S):
+                stop()
+                raise TimeoutError(f"the Great Expectations worker gave no result for suite {suite['name']} "
+                                   f"within {RESULT_TIMEOUT_S} s")
+            kind, value = conn.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError):  # it died: run the suite here
             stop()
+        else:
+            if kind == "error":
+                raise value
+            return value
     return validate_frame(frame, suite)
 
 
-def _init(parent: int) -> None:
-    # The run decides when to stop (Ctrl-C reaches the whole process group); and a worker whose run was killed
+def _serve(conn: Connection, parent: int) -> None:
+    # The run decides when to stop (Ctrl-C reaches the whole process group); a worker whose run was killed
     # (kill -9 leaves no chance to stop it) exits by itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    warm_up()
+    while True:
+        try:
+            frame, suite = conn.recv()
+        except EOFError:
+            return
+        try:
+            conn.send(("ok", validate_frame(frame, suite)))
+        except Exception as e:  # noqa: BLE001 - the run raises it, with GX's own message
+            conn.send(("error", e))
 
 
 def _exit_with(parent: int) -> None:
