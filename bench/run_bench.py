@@ -271,7 +271,11 @@ def run_baseline(snapshot_dir: Path, database: Path) -> None:
 
 def compare(warehouse: Path, baseline_db: Path, scope: str) -> dict:
     """The baseline's values against the pipeline's marts.indicator_values, for the baseline's indicators
-    (and, in Heerlen scope, the pipeline's areas only)."""
+    (and, in Heerlen scope, the pipeline's areas only), on (indicator_id, area_code, year): equal when no row is
+    on one side only, no status or NULL differs and value, numerator, denominator and coverage differ by at most
+    1e-9 (the pipeline publishes full precision: a baseline that rounds to `decimals` is not equal). Rows of
+    pipeline indicators the baseline does not compute are not compared; they are counted in
+    `pipeline_rows_other_indicators`, which is 0 when the baseline covers every indicator of the build."""
     import duckdb
 
     with duckdb.connect(str(baseline_db), read_only=True) as con:
