@@ -1,6 +1,7 @@
 """The data checks as Dagster asset checks: a Great Expectations suite per staged table plus the plain
-SQL checks of quality/checks.py. All are declared blocking: a failure with ERROR severity stops everything
-downstream (the published warehouse stays as it was); a WARN failure is reported and alerted only.
+SQL checks of quality/checks.py, run in their asset's own step. All are declared blocking: a failure with ERROR
+severity stops everything downstream (the published warehouse stays as it was); a WARN failure is reported and
+alerted only.
 
 Every outcome is recorded in audit.check_results (published as marts.check_results), and the rows a
 critical row-level expectation rejected are kept in audit.quarantined_rows with the reason and origin.
