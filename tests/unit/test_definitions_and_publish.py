@@ -19,9 +19,9 @@ from heerlen_pipeline.settings import Limits, Settings
 from heerlen_pipeline.store.publish import PublishRefused, check_target, publish, sync_parquet
 from heerlen_pipeline.store.tables import sql_literal, write_frame
 
-from .conftest import run_pipeline
+from ..conftest import run_pipeline
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_definitions_load_grouped_by_theme():

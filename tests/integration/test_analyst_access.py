@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from .conftest import run_pipeline
+from ..conftest import run_pipeline
 
 READER = """
 import sys, duckdb

@@ -24,7 +24,7 @@ from heerlen_pipeline.defs.resources import build_resources
 from heerlen_pipeline.quality.alerts import Alert, AlertSink
 from heerlen_pipeline.settings import Settings
 
-from .webhook_receiver import WebhookReceiver
+from ..webhook_receiver import WebhookReceiver
 
 KWB_2018 = "kwb/heerlen_kwb_2018.csv"
 INHABITANTS, CORPORATION_PCT = 2, 39  # columns of the 2018 export

@@ -29,8 +29,8 @@ from heerlen_pipeline.sources.live import LiveSourceError, fetch_live
 from heerlen_pipeline.transform.areas import NameResolver
 from heerlen_pipeline.transform.staging import stage_intervals, stage_source
 
-from .live_helpers import FAST, client, fetch, only
-from .odata_mirror import Fault, Mirror, labour_participation_fixture
+from ..live_helpers import FAST, client, fetch, only
+from ..odata_mirror import Fault, Mirror, labour_participation_fixture
 
 # ---------------------------------------------------------------- client and schema drift
 

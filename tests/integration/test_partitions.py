@@ -14,7 +14,7 @@ import duckdb
 
 from heerlen_pipeline.definitions import make_definitions
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _materialize(env: dict, select: str, *partition: str) -> None:

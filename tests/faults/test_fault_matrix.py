@@ -44,13 +44,13 @@ from heerlen_pipeline.sources.odata import ODataError
 from heerlen_pipeline.sources.odata_schema import UnsafeKey
 from heerlen_pipeline.store.build_db import set_aside_if_damaged
 
-from . import live_helpers
-from .live_helpers import client, fetch, only
-from .odata_mirror import Fault, Mirror, Recorder, parse_filter
-from .webhook_receiver import WebhookReceiver
+from .. import live_helpers
+from ..live_helpers import client, fetch, only
+from ..odata_mirror import Fault, Mirror, Recorder, parse_filter
+from ..webhook_receiver import WebhookReceiver
 
 FAST = dataclasses.replace(live_helpers.FAST, retries=2)
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SECRET = "SECRET123"  # the token in the webhook URL's path, as Slack and Teams put it
 PASSWORD = "PASSWORD-XYZ"  # a password in a base URL's userinfo
 
