@@ -1,4 +1,4 @@
-"""Shared fixtures. The full pipeline runs once per session on the bundled real snapshot."""
+"""Shared fixtures. The full pipeline runs once per session on the bundled real snapshot (`warehouse`)."""
 
 from __future__ import annotations
 
@@ -12,20 +12,14 @@ from heerlen_pipeline import catalog
 from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
 
 from .odata_mirror import Mirror, bundled_tables, duo_fixture, mirror_assets
-
-
-def run_pipeline(tmp: Path, snapshot: Path = BUNDLED_SNAPSHOT_DIR, area_definition: str = "spoorlijn",
-                 force: bool = False) -> int:
-    from heerlen_pipeline.cli import main
-
-    return main(["run", "--warehouse", str(tmp / "warehouse" / "heerlen.duckdb"), "--snapshot-dir", str(snapshot),
-                 "--build-dir", str(tmp / "build"), "--area-definition", area_definition, *(["--force"] if force else [])])
+from .runs import cli
 
 
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("run")
-    assert run_pipeline(tmp) == 0
+    cli("heerlen", "run", "--warehouse", str(tmp / "warehouse" / "heerlen.duckdb"), "--build-dir", str(tmp / "build"),
+        "--snapshot-dir", str(BUNDLED_SNAPSHOT_DIR), "--area-definition", "spoorlijn")
     return tmp / "warehouse" / "heerlen.duckdb"
 
 

@@ -15,15 +15,11 @@ import dagster as dg
 import duckdb
 import pytest
 
-from heerlen_pipeline import catalog
-from heerlen_pipeline.cli import main
 from heerlen_pipeline.definitions import make_definitions
-from heerlen_pipeline.defs.assets import all_assets_and_checks
-from heerlen_pipeline.defs.partitions import all_years_tags
-from heerlen_pipeline.defs.resources import build_resources
 from heerlen_pipeline.quality.alerts import Alert, AlertSink
 from heerlen_pipeline.settings import Settings
 
+from ..runs import cli, materialize, problems
 from ..webhook_receiver import WebhookReceiver
 
 KWB_2018 = "kwb/heerlen_kwb_2018.csv"
@@ -111,7 +107,7 @@ SENSOR_FOR = {"blocked": ("alert_on_run_failure", dg.DagsterEventType.RUN_FAILUR
 # One blocked and one warned case run end to end through the CLI (alerts, the sensors, the published file kept);
 # the others need only the assets that read KWB: they materialise raw/kwb, the areas and staging/kwb with its checks.
 END_TO_END = ("negative-inhabitants", "text-in-number")
-KWB_ASSETS = dg.AssetSelection.assets(["raw", "kwb"], ["staging", "areas"], ["staging", "kwb"])
+KWB_ASSETS = ("raw/kwb", "staging/areas", "staging/kwb")
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c not in END_TO_END])
@@ -120,27 +116,16 @@ def test_corrupted_kwb_is_blocked_at_staging(case, snapshot_copy, tmp_path):
     assert outcome == "blocked"
     corrupt(snapshot_copy)
     settings = Settings.from_env(warehouse=tmp_path / "warehouse" / "heerlen.duckdb", snapshot_dir=snapshot_copy)
-    assets, checks = all_assets_and_checks()
-    result = dg.materialize([*assets, *checks], selection=KWB_ASSETS, resources=build_resources(settings),
-                            tags=all_years_tags(catalog.load_sources().values()), raise_on_error=False)
+    result = materialize(settings, *KWB_ASSETS)
     assert not result.success
-    said = [_user_error(e) for e in result.all_events if e.is_step_failure]
-    said += [ev.description or "" for ev in result.get_asset_check_evaluations()
-             if not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR]
+    said = problems(result)
     for w in words:
         assert any(w in text for text in said), (w, said)
     assert not (tmp_path / "warehouse" / "heerlen.duckdb").exists()  # nothing published
 
 
-def _user_error(event) -> str:
-    err = event.step_failure_data.error
-    while err.cause is not None:
-        err = err.cause
-    return err.message
-
-
 @pytest.mark.parametrize("case", END_TO_END)
-def test_corrupted_snapshot(case, warehouse, snapshot_copy, tmp_path, receiver, monkeypatch, capsys):
+def test_corrupted_snapshot(case, warehouse, snapshot_copy, tmp_path, receiver, monkeypatch):
     corrupt, outcome, words = CASES[case]
     published = tmp_path / "warehouse" / "heerlen.duckdb"
     published.parent.mkdir()
@@ -155,11 +140,9 @@ def test_corrupted_snapshot(case, warehouse, snapshot_copy, tmp_path, receiver, 
     (tmp_path / "dagster_home").mkdir()
     receiver.received.clear()
 
-    code = main(["run", "--warehouse", str(published), "--snapshot-dir", str(snapshot_copy),
-                 "--build-dir", str(tmp_path / "build")])
-    err = capsys.readouterr().err
+    err = cli("heerlen", "run", "--warehouse", str(published), "--snapshot-dir", str(snapshot_copy),
+              "--build-dir", str(tmp_path / "build"), expect=1 if outcome == "blocked" else 0).stderr
 
-    assert code == (1 if outcome == "blocked" else 0), err[-3000:]
     for w in words:
         assert w in err or any(w in a["summary"] for a in receiver.received), (w, err[-3000:])
     if outcome == "blocked":

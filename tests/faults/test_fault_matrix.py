@@ -47,10 +47,10 @@ from heerlen_pipeline.store.build_db import set_aside_if_damaged
 from .. import live_helpers
 from ..live_helpers import client, fetch, only
 from ..odata_mirror import Fault, Mirror, Recorder, parse_filter
+from ..runs import Started, cli, materialize
 from ..webhook_receiver import WebhookReceiver
 
 FAST = dataclasses.replace(live_helpers.FAST, retries=2)
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = "SECRET123"  # the token in the webhook URL's path, as Slack and Teams put it
 PASSWORD = "PASSWORD-XYZ"  # a password in a base URL's userinfo
 
@@ -331,56 +331,18 @@ class Build:
         return Build(dst)
 
 
-def _env(build: Build, urls: dict[str, str], assets_dir: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, **urls, "HEERLEN_ASSETS_DIR": str(assets_dir), "HEERLEN_WAREHOUSE": str(build.warehouse),
-           "HEERLEN_BUILD_DIR": str(build.root / "build"), "HEERLEN_LANDING_DIR": str(build.root / "landing"),
-           "HEERLEN_HTTP_BACKOFF": "0.01", "HEERLEN_HTTP_RETRIES": "3", **extra}
-    for name in ("DAGSTER_HOME", "HEERLEN_ALERT_WEBHOOK_URL", "HEERLEN_ALERT_LOG", "HEERLEN_LOCK_TIMEOUT"):
-        if name not in extra:
-            env.pop(name, None)
-    return env
+def _env(build: Build, urls: dict[str, str], assets_dir: Path, **extra: str) -> dict[str, str | None]:
+    """What a `heerlen run` of these tests sees: the mirror's (or no) URLs and assets, the build's directories;
+    no DAGSTER_HOME, webhook, alert log or lock timeout but those given."""
+    unset = {name: None for name in ("DAGSTER_HOME", "HEERLEN_ALERT_WEBHOOK_URL", "HEERLEN_ALERT_LOG", "HEERLEN_LOCK_TIMEOUT")}
+    return {**unset, **urls, "HEERLEN_ASSETS_DIR": str(assets_dir), "HEERLEN_WAREHOUSE": str(build.warehouse),
+            "HEERLEN_BUILD_DIR": str(build.root / "build"), "HEERLEN_LANDING_DIR": str(build.root / "landing"),
+            "HEERLEN_HTTP_BACKOFF": "0.01", "HEERLEN_HTTP_RETRIES": "3", **extra}
 
 
-@dataclasses.dataclass
-class Started:
-    """A `heerlen run` started in the background, its output going to files (a pipe could fill and block it)."""
-
-    proc: subprocess.Popen
-    out: Path
-    err: Path
-
-    def finish(self, timeout: float = 300) -> subprocess.CompletedProcess:
-        self.proc.wait(timeout=timeout)
-        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, self.out.read_text(),
-                                           self.err.read_text())
-
-    def kill9(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: the run and anything it started
-        assert self.finish(30).returncode == -signal.SIGKILL
-
-    def wait_for(self, marker: Path, timeout: float = 240) -> None:
-        deadline = time.monotonic() + timeout
-        while not marker.exists():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"the run ended before {marker.name}: {self.err.read_text()[-3000:]}")
-            assert time.monotonic() < deadline, f"no {marker.name} after {timeout}s"
-            time.sleep(0.1)
-
-
-def _heerlen(env: dict[str, str], *args: str, at: str | None = None, marker: Path | None = None,
-             pause: float | None = None, background: Path | None = None):
-    """`heerlen run` as its own process; with `at`, through tests/kill_points.py (stops there). With
-    `background` (a path prefix for its output files) it is started and returned as `Started`."""
-    cmd = [sys.executable, "-m", "heerlen_pipeline.cli", "run", *args]
-    if at:
-        cmd = [sys.executable, str(ROOT / "tests" / "kill_points.py"), "--at", at, "--marker", str(marker),
-               *(["--pause", str(pause)] if pause is not None else []), "run", *args]
-    if background is None:
-        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
-    out, err = background.with_suffix(".out"), background.with_suffix(".err")
-    with open(out, "w") as o, open(err, "w") as e:
-        proc = subprocess.Popen(cmd, env=env, stdout=o, stderr=e, text=True, cwd=ROOT, start_new_session=True)
-    return Started(proc, out, err)
+def _heerlen(env: dict[str, str | None], *args: str, **how) -> subprocess.CompletedProcess | Started:
+    """`heerlen run` as its own process (see tests/runs.py for `at`, `marker`, `pause`, `background`)."""
+    return cli("heerlen", "run", *args, env=env, process=True, expect=how.pop("expect", None), **how)
 
 
 TRANSIENT = [  # one per table, all in one run
@@ -696,8 +658,6 @@ def test_a_dagster_run_started_outside_the_cli_takes_the_same_run_lock(tmp_path,
     """A run from the UI, schedule or sensor waits for (here: gives up on) a `heerlen run` holding the lock."""
     import dagster as dg
 
-    from heerlen_pipeline.defs.assets import staging_areas
-    from heerlen_pipeline.defs.resources import build_resources
     from heerlen_pipeline.settings import Settings
 
     settings = Settings.from_env(warehouse=tmp_path / "w.duckdb", build_dir=tmp_path / "build")
@@ -709,9 +669,9 @@ def test_a_dagster_run_started_outside_the_cli_takes_the_same_run_lock(tmp_path,
         assert holder.stdout.readline().strip() == "held"
         monkeypatch.setenv("HEERLEN_LOCK_TIMEOUT", "0.5")
         with pytest.raises(dg.DagsterResourceFunctionError) as failed:
-            dg.materialize([staging_areas], resources=build_resources(settings))
+            materialize(settings, "staging/areas", raise_on_error=True)
         assert re.search(r"another run still holds .*run\.lock \(pid \d+ since", str(failed.value.__cause__))
     finally:
         holder.kill()
         holder.wait()
-    assert dg.materialize([staging_areas], resources=build_resources(settings)).success  # free again
+    assert materialize(settings, "staging/areas", raise_on_error=True).success  # free again

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import duckdb
 
-from ..conftest import run_pipeline
+from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
+
+from ..runs import cli
 
 READER = """
 import sys, duckdb
@@ -32,7 +34,9 @@ def test_full_refresh_while_an_analyst_reads(warehouse, tmp_path):
                               stdout=subprocess.PIPE, text=True)
     old_run, old_rows = reader.stdout.readline().split()
     started = time.perf_counter()
-    assert run_pipeline(tmp_path, force=True) == 0  # publishes over the file the reader holds open
+    # publishes over the file the reader holds open
+    cli("heerlen", "run", "--force", "--warehouse", str(published), "--build-dir", str(tmp_path / "build"),
+        "--snapshot-dir", str(BUNDLED_SNAPSHOT_DIR), "--area-definition", "spoorlijn")
     refresh = time.perf_counter() - started
     out, _ = reader.communicate("again\n", timeout=60)
     assert out.split() == [old_run, old_rows]  # the open connection still sees the build it opened

@@ -13,6 +13,8 @@ import pytest
 from heerlen_pipeline.cli import main
 from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR, Settings
 
+from ..runs import cli
+
 RIVM_2020 = BUNDLED_SNAPSHOT_DIR / "rivm" / "rivm_gezondheid_2020_18plus_nl_gm_wk_heerlenbu.csv"
 KWB_2024 = BUNDLED_SNAPSHOT_DIR / "kwb" / "kwb_2024_bevolking_nl_gm_wk_heerlenbu.csv"
 
@@ -21,7 +23,7 @@ KWB_2024 = BUNDLED_SNAPSHOT_DIR / "kwb" / "kwb_2024_bevolking_nl_gm_wk_heerlenbu
 def national_path(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("national")
     path = tmp / "national.duckdb"
-    assert main(["run", "--scope", "national", "--warehouse", str(path), "--build-dir", str(tmp / "build")]) == 0
+    cli("heerlen", "run", "--scope", "national", "--warehouse", str(path), "--build-dir", str(tmp / "build"))
     return path
 
 
@@ -118,7 +120,7 @@ def test_scope_is_validated():
 def rotterdam(tmp_path_factory) -> duckdb.DuckDBPyConnection:
     tmp = tmp_path_factory.mktemp("rotterdam")
     path = tmp / "rotterdam.duckdb"
-    assert main(["run", "--focus-area", "rotterdam-zuid", "--scope", "national", "--warehouse", str(path)]) == 0
+    cli("heerlen", "run", "--focus-area", "rotterdam-zuid", "--scope", "national", "--warehouse", str(path))
     con = duckdb.connect(str(path), read_only=True)
     yield con
     con.close()

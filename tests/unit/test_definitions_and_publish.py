@@ -19,7 +19,7 @@ from heerlen_pipeline.settings import Limits, Settings
 from heerlen_pipeline.store.publish import PublishRefused, check_target, publish, sync_parquet
 from heerlen_pipeline.store.tables import sql_literal, write_frame
 
-from ..conftest import run_pipeline
+from ..runs import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,18 +81,15 @@ def test_failed_run_leaves_the_published_warehouse_byte_for_byte(tmp_path, snaps
     dup = next(i for i, line in enumerate(lines) if line.startswith("Wijk 21 "))
     lines.insert(dup + 1, lines[dup])
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert run_pipeline(tmp_path, snapshot=snapshot_copy) == 1
+    cli("heerlen", "run", "--warehouse", str(out), "--build-dir", str(tmp_path / "build"), "--snapshot-dir",
+        str(snapshot_copy), "--area-definition", "spoorlijn", expect=1)
     assert hashlib.sha256(out.read_bytes()).hexdigest() == before
 
 
 def test_dagster_cli_materializes_the_same_graph(tmp_path):
-    env = {**os.environ, "HEERLEN_WAREHOUSE": str(tmp_path / "w.duckdb"), "HEERLEN_BUILD_DIR": str(tmp_path / "b")}
-    env.pop("DAGSTER_HOME", None)
-    dagster = Path(sys.executable).parent / "dagster"
-    proc = subprocess.run([str(dagster), "asset", "materialize", "-m", "heerlen_pipeline.definitions",
-                           "--select", "*", "--partition-range", "2016...2025"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    cli("dagster", "asset", "materialize", "-m", "heerlen_pipeline.definitions", "--select", "*",
+        "--partition-range", "2016...2025", cwd=tmp_path,
+        env={"HEERLEN_WAREHOUSE": tmp_path / "w.duckdb", "HEERLEN_BUILD_DIR": tmp_path / "b", "DAGSTER_HOME": None})
     con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     assert con.execute("SELECT value FROM marts.indicator_values WHERE indicator_id = 'WRK-01' "
                        "AND area_code = 'HEERLEN-NOORD' AND year = 2018").fetchone()[0] == pytest.approx(3310 / 53385 * 1000)
@@ -180,7 +177,7 @@ def test_env_example_values_carry_no_inline_comment():
             assert value == value.strip() and " " not in value and "#" not in value, line
 
 
-def test_heerlen_reads_dotenv_as_dagster_does(tmp_path, monkeypatch, capsys):
+def test_heerlen_reads_dotenv_as_dagster_does(tmp_path, monkeypatch):
     """A .env in the working directory sets the warehouse and DAGSTER_HOME for `heerlen run` as for `dagster dev`:
     the file lands there and the run is in the history the UI shows. Its values win over the environment's."""
     home, published = tmp_path / "dagster_home", tmp_path / "from_env" / "heerlen.duckdb"
@@ -189,8 +186,8 @@ def test_heerlen_reads_dotenv_as_dagster_does(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HEERLEN_WAREHOUSE", str(tmp_path / "not_this.duckdb"))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     monkeypatch.chdir(tmp_path)
-    assert main(["run"]) == 0
-    assert f"heerlen: loaded HEERLEN_WAREHOUSE, DAGSTER_HOME from {tmp_path / '.env'}" in capsys.readouterr().err
+    run = cli("heerlen", "run")  # in this process: the environment it leaves behind is checked below
+    assert f"heerlen: loaded HEERLEN_WAREHOUSE, DAGSTER_HOME from {tmp_path / '.env'}" in run.stderr
     assert published.is_file() and not (tmp_path / "not_this.duckdb").exists()
     with duckdb.connect(str(published), read_only=True) as con:
         run_id = con.execute("SELECT run_id FROM marts.build_info").fetchone()[0]

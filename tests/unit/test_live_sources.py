@@ -10,9 +10,7 @@ import dataclasses
 import gzip
 import hashlib
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -31,6 +29,7 @@ from heerlen_pipeline.transform.staging import stage_intervals, stage_source
 
 from ..live_helpers import FAST, client, fetch, only
 from ..odata_mirror import Fault, Mirror, labour_participation_fixture
+from ..runs import cli
 
 # ---------------------------------------------------------------- client and schema drift
 
@@ -258,12 +257,10 @@ def test_response_over_the_size_cap_is_refused(sources, mirror, tmp_path):
 # ---------------------------------------------------------------- the whole pipeline, live
 
 def _heerlen(tmp: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    full = {**os.environ, **env, "HEERLEN_WAREHOUSE": str(tmp / "warehouse" / "heerlen.duckdb"),
-            "HEERLEN_BUILD_DIR": str(tmp / "build"), "HEERLEN_LANDING_DIR": str(tmp / "landing"),
-            "HEERLEN_HTTP_BACKOFF": "0.01"}
-    full.pop("DAGSTER_HOME", None)
-    return subprocess.run([sys.executable, "-m", "heerlen_pipeline.cli", "run", *args], env=full,
-                          capture_output=True, text=True, timeout=300)
+    """`heerlen run` as its own process (HEERLEN_ASSETS_DIR points at the mirror's copy of assets/)."""
+    return cli("heerlen", "run", *args, process=True, expect=None, env={
+        **env, "HEERLEN_WAREHOUSE": tmp / "warehouse" / "heerlen.duckdb", "HEERLEN_BUILD_DIR": tmp / "build",
+        "HEERLEN_LANDING_DIR": tmp / "landing", "HEERLEN_HTTP_BACKOFF": "0.01", "DAGSTER_HOME": None})
 
 
 def _values(path: Path):
