@@ -6,6 +6,7 @@ the Dagster alert sensors are driven on the same recorded run and must post the 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import shutil
@@ -194,3 +195,19 @@ def test_alert_log_is_written_even_when_the_webhook_is_down(tmp_path):
     (record,) = sink.send([Alert("run-2", "run_failed", "error", "staging/kwb failed")])
     assert record["delivered"].startswith("failed: ConnectionError")
     assert json.loads((tmp_path / "alerts.jsonl").read_text())["summary"] == "staging/kwb failed"
+
+
+def test_failed_run_leaves_the_published_warehouse_byte_for_byte(tmp_path, snapshot_copy, warehouse):
+    out = tmp_path / "warehouse" / "heerlen.duckdb"
+    out.parent.mkdir(parents=True)
+    out.write_bytes(warehouse.read_bytes())
+    before = hashlib.sha256(out.read_bytes()).hexdigest()
+    # A duplicated wijk row: staging succeeds, the blocking GX uniqueness check must stop the run.
+    path = snapshot_copy / "kwb" / "heerlen_kwb_2019.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    dup = next(i for i, line in enumerate(lines) if line.startswith("Wijk 21 "))
+    lines.insert(dup + 1, lines[dup])
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cli("heerlen", "run", "--warehouse", str(out), "--build-dir", str(tmp_path / "build"), "--snapshot-dir",
+        str(snapshot_copy), "--area-definition", "spoorlijn", expect=1)
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == before
