@@ -1,25 +1,20 @@
 """Live sources under HTTP faults, against the local CBS OData mirror (tests/odata_mirror.py) on 127.0.0.1: each
-fault at the fetch level, in this process; the whole pipeline live; hosts that cannot be reached; the time budget of
-one source. The client itself is tested in tests/unit/test_live_sources.py.
+fault at the fetch level, in this process; hosts that cannot be reached; the time budget of one source. The client
+itself is tested in tests/unit/test_live_sources.py, the whole pipeline live in tests/faults/test_fault_matrix.py
+(one live build, shared by its process cases).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import subprocess
 import time
-from pathlib import Path
 
-import duckdb
 import pytest
 
-from heerlen_pipeline import catalog
 from heerlen_pipeline.sources.http import HttpError, Response
 
 from ..live_helpers import FAST, client, fetch, only
 from ..odata_mirror import Fault
-from ..runs import cli
 
 # ---------------------------------------------------------------- HTTP faults
 
@@ -95,82 +90,7 @@ def test_response_over_the_size_cap_is_refused(sources, mirror, tmp_path):
                client(mirror, dataclasses.replace(FAST, max_bytes=2_000)))
 
 
-# ---------------------------------------------------------------- the whole pipeline, live
-
-def _heerlen(tmp: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    """`heerlen run` as its own process (HEERLEN_ASSETS_DIR points at the mirror's copy of assets/)."""
-    return cli("heerlen", "run", *args, process=True, expect=None, env={
-        **env, "HEERLEN_WAREHOUSE": tmp / "warehouse" / "heerlen.duckdb", "HEERLEN_BUILD_DIR": tmp / "build",
-        "HEERLEN_LANDING_DIR": tmp / "landing", "HEERLEN_HTTP_BACKOFF": "0.01", "DAGSTER_HOME": None})
-
-
-def _values(path: Path):
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute("SELECT indicator_id, area_code, year, value, status FROM marts.indicator_values").df()
-
-
-def test_live_run_matches_the_snapshot_run(warehouse, mirror, duo, assets_dir, tmp_path):
-    env = {**mirror.env(), "HEERLEN_ASSETS_DIR": str(assets_dir)}
-    started = time.perf_counter()
-    run = _heerlen(tmp_path, env, "--live")
-    elapsed = time.perf_counter() - started
-    assert run.returncode == 0, run.stderr[-3000:]
-    live = _values(tmp_path / "warehouse" / "heerlen.duckdb")
-    snap = _values(warehouse)
-    both = snap.merge(live, on=["indicator_id", "area_code", "year"], suffixes=("_snap", "_live"))
-    both = both[both.value_snap.notna() & both.value_live.notna()]
-    assert len(both) > 1000
-    # SAF-01 NL 2024 differs by source, not by code: the snapshot takes NL's registered crimes from the StatLine
-    # gemeente export (805,559), a live run from the wijk/buurt table 47018NED (805,327). Both are real; unrounded
-    # values show the 0.013 per 1,000 that rounding to 0.1 hid.
-    other_table = (both.indicator_id == "SAF-01") & (both.area_code == "NL00") & (both.year == 2024)
-    assert both[other_table].value_snap.tolist() == [pytest.approx(805559 / 17942942 * 1000)]
-    assert both[other_table].value_live.tolist() == [pytest.approx(805327 / 17942942 * 1000)]
-    assert (both.value_snap - both.value_live)[~other_table].abs().max() < 1e-9
-    assert (both.status_snap == both.status_live).all()
-    key = both.set_index(["indicator_id", "area_code", "year"]).value_live
-    assert key[("WRK-01", "HEERLEN-NOORD", 2018)] == pytest.approx(3310 / 53385 * 1000)  # bijstand per 1,000 (62.0)
-    assert key[("HLT-01", "NL00", 2020)] == pytest.approx(78.4, abs=0.05) or ("HLT-01", "NL00", 2020) not in key
-    # Live brings what the bundle lacks: police counts per Heerlen wijk are fetched, not only the gemeente.
-    with duckdb.connect(str(tmp_path / "warehouse" / "heerlen.duckdb"), read_only=True) as con:
-        mode = con.execute("SELECT source_mode FROM marts.build_info").fetchone()[0]
-        # OData carries typed numbers and nulls: not one cell of a live build is rejected
-        assert con.execute("SELECT count(*) FROM marts.rejected_rows").fetchone()[0] == 0
-        origins = con.execute("SELECT count(*) FROM marts.sources WHERE source_file LIKE 'opendata/%'").fetchone()[0]
-    assert mode == "live" and origins == 6
-    # School advice (made-up fixture counts) aggregated over the schools placed in Noord's wijken.
-    noord = set(catalog.load_area_spec()["definitions"]["spoorlijn"]["noord"])
-    usable = [n for code, n in duo.advice[2023].items() if None not in n.values() and duo.school_wijk.get(code) in noord]
-    havo_plus = sum(n["HAVO"] + n["HAVO_VWO"] + n["VWO"] for n in usable)
-    advised = sum(v for n in usable for k, v in n.items() if k != "ADVIES_NIET_MOGELIJK")
-    lea07 = live.set_index(["indicator_id", "area_code", "year"]).value
-    assert len(usable) >= 5 and lea07[("LEA-07", "HEERLEN-NOORD", 2023)] == pytest.approx(havo_plus / advised * 100)
-    requests = len(mirror.log)
-    Path(tmp_path / "live_run.json").write_text(json.dumps({"requests": requests, "seconds": elapsed}))
-    print(f"\nlive run against the local mirror: {requests} HTTP requests, {elapsed:.1f}s wall")
-
-    # Nothing changed upstream: the next refresh stops after one TableInfos per table and a HEAD per file.
-    mirror.log.clear()
-    again = _heerlen(tmp_path, env, "--live")
-    assert again.returncode == 0 and "nothing changed upstream" in again.stdout
-    assert all(r["method"] == "HEAD" or r["path"].endswith("/TableInfos") for r in mirror.log)
-    assert sum(r["bytes"] for r in mirror.log if r["method"] == "HEAD") == 0
-
-    # Replay from the landing with no server at all gives the same warehouse values.
-    offline = {**env, "HEERLEN_CBS_ODATA_URL": "http://127.0.0.1:9", "HEERLEN_CBS_DATADERDEN_URL": "http://127.0.0.1:9"}
-    replay = _heerlen(tmp_path, offline, "--replay", "--force")
-    assert replay.returncode == 0, replay.stderr[-3000:]
-    assert _values(tmp_path / "warehouse" / "heerlen.duckdb").equals(live)
-
-    # CBS re-publishes 2018 but the download keeps failing: the run fails naming the URL, nothing is lost.
-    published = (tmp_path / "warehouse" / "heerlen.duckdb").read_bytes()
-    mirror.tables[("opendata", "84286NED")].modified = "2026-01-01T00:00:00"
-    mirror.faults.append(Fault("84286NED/TypedDataSet", "status", status=404, times=99))
-    failed = _heerlen(tmp_path, env, "--live")
-    assert failed.returncode == 1
-    assert "HTTP 404" in failed.stderr and f"{mirror.url}/opendata/ODataFeed/odata/84286NED/TypedDataSet" in failed.stderr
-    assert (tmp_path / "warehouse" / "heerlen.duckdb").read_bytes() == published
-
+# ---------------------------------------------------------------- hosts that cannot be reached, a source's budget
 
 def test_a_live_run_without_reachable_hosts_fails_at_once_naming_them(tmp_path, monkeypatch, capsys):
     """No network (a name that does not resolve: `.invalid` never does) or a port nobody listens on: the run stops in
