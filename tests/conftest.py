@@ -1,7 +1,10 @@
-"""Shared fixtures. The full pipeline runs once per session on the bundled real snapshot (`warehouse`)."""
+"""Shared fixtures. The full pipeline runs once per session on the bundled real snapshot (`warehouse`), for both
+xdist workers together."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
 from pathlib import Path
 
@@ -17,9 +20,20 @@ from .runs import cli
 
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("run")
-    cli("heerlen", "run", "--warehouse", str(tmp / "warehouse" / "heerlen.duckdb"), "--build-dir", str(tmp / "build"),
-        "--snapshot-dir", str(BUNDLED_SNAPSHOT_DIR), "--area-definition", "spoorlijn")
+    """The published warehouse of a `heerlen run` on the bundled snapshot. Read it, never write it (copy it first):
+    under xdist the first worker that needs it builds it in the session's shared temporary directory while holding
+    a file lock, and the other worker waits for that build instead of making its own."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # pytest-N/, above each worker's popen-gwN/
+    tmp = shared / "warehouse-run"
+    with open(shared / "warehouse-run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed, also when the build fails
+        if not (tmp / "built").exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+            cli("heerlen", "run", "--warehouse", str(tmp / "warehouse" / "heerlen.duckdb"), "--build-dir",
+                str(tmp / "build"), "--snapshot-dir", str(BUNDLED_SNAPSHOT_DIR), "--area-definition", "spoorlijn")
+            (tmp / "built").touch()
     return tmp / "warehouse" / "heerlen.duckdb"
 
 
