@@ -17,6 +17,21 @@ from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
 from .odata_mirror import Mirror, bundled_tables, duo_fixture, mirror_assets
 from .runs import cli
 
+# Under xdist (--dist loadgroup --no-loadscope-reorder) the workers take the tests in this order: the fault matrix's
+# live build first (the longest unit of work; it needs the warehouse only after its own live run, while the other
+# worker builds the warehouse), then the other slow tests, then the rest filling in around them.
+FIRST_GROUP = "live_build"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("slow") is None:
+            return 2
+        group = item.get_closest_marker("xdist_group")
+        return 0 if group and group.args and group.args[0] == FIRST_GROUP else 1
+
+    items.sort(key=rank)  # stable: within a rank, the order of the files
+
 
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory) -> Path:

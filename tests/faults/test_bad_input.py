@@ -135,6 +135,7 @@ def test_corrupted_kwb_is_blocked_at_staging(case, snapshot_copy, tmp_path):
     assert not (tmp_path / "warehouse" / "heerlen.duckdb").exists()  # nothing published
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", END_TO_END)
 def test_corrupted_snapshot(case, warehouse, snapshot_copy, tmp_path, receiver, monkeypatch):
     corrupt, outcome, words = CASES[case]

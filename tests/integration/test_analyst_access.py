@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
 
@@ -26,6 +27,7 @@ print(*con.execute(q).fetchall()[0], flush=True)
 """
 
 
+@pytest.mark.slow
 def test_full_refresh_while_an_analyst_reads(warehouse, tmp_path):
     published = tmp_path / "warehouse" / "heerlen.duckdb"
     published.parent.mkdir()

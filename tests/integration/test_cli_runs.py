@@ -12,6 +12,7 @@ import pytest
 from ..runs import cli
 
 
+@pytest.mark.slow
 def test_dagster_cli_materializes_the_same_graph(tmp_path):
     cli("dagster", "asset", "materialize", "-m", "heerlen_pipeline.definitions", "--select", "*",
         "--partition-range", "2016...2025", cwd=tmp_path,
@@ -21,6 +22,7 @@ def test_dagster_cli_materializes_the_same_graph(tmp_path):
                        "AND area_code = 'HEERLEN-NOORD' AND year = 2018").fetchone()[0] == pytest.approx(3310 / 53385 * 1000)
 
 
+@pytest.mark.slow
 def test_heerlen_reads_dotenv_as_dagster_does(tmp_path, monkeypatch):
     """A .env in the working directory sets the warehouse and DAGSTER_HOME for `heerlen run` as for `dagster dev`:
     the file lands there and the run is in the history the UI shows. Its values win over the environment's."""

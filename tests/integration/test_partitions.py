@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dagster as dg
 import duckdb
+import pytest
 
 from heerlen_pipeline.definitions import make_definitions
 
@@ -23,6 +24,7 @@ def _check_results(instance: dg.DagsterInstance) -> list[tuple[str, bool]]:
     return out
 
 
+@pytest.mark.slow
 def test_backfill_of_two_years_loads_exactly_those_partitions(tmp_path):
     home, build = tmp_path / "dagster_home", tmp_path / "build"
     home.mkdir()
