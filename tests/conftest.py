@@ -17,20 +17,13 @@ from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
 from .odata_mirror import Mirror, bundled_tables, duo_fixture, mirror_assets
 from .runs import cli
 
-# Under xdist (--dist loadgroup --no-loadscope-reorder) the workers take the tests in this order: the fault matrix's
-# live build first (the longest unit of work; it needs the warehouse only after its own live run, while the other
-# worker builds the warehouse), then the other slow tests, then the rest filling in around them.
-FIRST_GROUP = "live_build"
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        if item.get_closest_marker("slow") is None:
-            return 2
-        group = item.get_closest_marker("xdist_group")
-        return 0 if group and group.args and group.args[0] == FIRST_GROUP else 1
-
-    items.sort(key=rank)  # stable: within a rank, the order of the files
+    """Slow tests first, otherwise in the order of the files. xdist (--dist loadfile --no-loadscope-reorder) hands
+    out the files in the order of their first test, so the files with long runs start at once on both workers and
+    the short ones fill in around them; faults/test_bad_input.py, first, builds the shared warehouse while the other
+    worker makes the fault matrix's live build, which needs the warehouse only after that."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
 
 
 @pytest.fixture(scope="session")

@@ -347,10 +347,6 @@ def _heerlen(env: dict[str, str | None], *args: str, **how) -> subprocess.Comple
     return cli("heerlen", "run", *args, env=env, process=True, expect=how.pop("expect", None), **how)
 
 
-# The tests on the module's live build (and the permanent-fault run started from a copy of it): slow, and on one
-# xdist worker, where the build is made once (--dist loadgroup).
-LIVE_BUILD = pytest.mark.xdist_group("live_build")
-
 TRANSIENT = [  # one per table, all in one run
     Fault("83487NED/TypedDataSet", "status", status=503, retry_after="1"),
     Fault("84286NED/DataProperties", "status", status=500),
@@ -409,7 +405,6 @@ def _landed_vs_served(build: Build, mirror: Mirror) -> dict[str, tuple[int, int]
 
 
 @pytest.mark.slow
-@LIVE_BUILD
 def test_transient_faults_recover_in_the_real_process_with_no_duplicate_rows(live):
     """500, 503 + Retry-After, 429 twice, connection reset, read timeout and a truncated body, each on
     another table of one live run: the run succeeds, every landed row is exactly what the server holds
@@ -439,7 +434,6 @@ def _values(path: Path):
 
 
 @pytest.mark.slow
-@LIVE_BUILD
 def test_the_live_build_matches_the_snapshot_run_and_refreshes_only_what_changed(live, warehouse, duo, assets_dir,
                                                                                    tmp_path):
     """The mirror serves the bundled real data in the exact v3 shapes, so the live build (its six transient faults
@@ -518,7 +512,6 @@ def _state(build: Build) -> dict:
 
 
 @pytest.mark.slow
-@LIVE_BUILD
 def test_kill_9_in_staging_and_in_publish_and_two_runs_at_once(live, assets_dir, tmp_path, request):
     """Runs rebuild from the landing (--replay: no network), on a copy of the live build (S0)."""
     if any("failed_run" in item.fixturenames for item in request.session.items):
@@ -574,7 +567,6 @@ def test_kill_9_in_staging_and_in_publish_and_two_runs_at_once(live, assets_dir,
 
 
 @pytest.mark.slow
-@LIVE_BUILD
 def test_ctrl_c_and_sigterm_end_the_run_at_once_and_a_damaged_build_database_is_rebuilt(live, assets_dir, tmp_path):
     """SIGINT (a person at a terminal) in a raw step and SIGTERM (a scheduler, systemd, `timeout`) in staging: each
     run ends within seconds with exit 130, publishes nothing and frees the run lock. Before, the raw steps'
@@ -678,7 +670,6 @@ def failed_run(failed_run_started):
 
 
 @pytest.mark.slow
-@LIVE_BUILD
 def test_permanent_faults_fail_each_source_cleanly_and_keep_the_last_good_warehouse(failed_run, live):
     run, build = failed_run["run"], failed_run["build"]
     assert run.returncode == 1
@@ -730,7 +721,6 @@ def _files_with(root: Path, needle: str) -> list[str]:
 
 
 @pytest.mark.slow
-@LIVE_BUILD
 def test_secrets_never_reach_logs_run_storage_or_the_warehouse(failed_run):
     run, build, home = failed_run["run"], failed_run["build"], failed_run["home"]
     assert failed_run["received"], "the webhook was used (so its URL was in play)"

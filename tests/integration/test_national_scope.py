@@ -17,9 +17,6 @@ from ..runs import cli
 
 RIVM_2020 = BUNDLED_SNAPSHOT_DIR / "rivm" / "rivm_gezondheid_2020_18plus_nl_gm_wk_heerlenbu.csv"
 KWB_2024 = BUNDLED_SNAPSHOT_DIR / "kwb" / "kwb_2024_bevolking_nl_gm_wk_heerlenbu.csv"
-# The tests on the national build: on one xdist worker, where it is built once (--dist loadgroup). The Rotterdam
-# build is another test's alone, so the two builds can run on both workers at once.
-NATIONAL = pytest.mark.xdist_group("national")
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +48,6 @@ def _values(con, indicator: str, year: int, level: str) -> dict[str, float]:
 
 
 @pytest.mark.slow
-@NATIONAL
 def test_every_wijk_gets_real_values(national):
     assert national.execute("SELECT scope FROM marts.build_info").fetchall() == [("national",)]
     health = _rivm_wijken("ErvarenGezondheidGoedZeerGoed_4")
@@ -66,7 +62,6 @@ def test_every_wijk_gets_real_values(national):
 
 
 @pytest.mark.slow
-@NATIONAL
 def test_noord_rank_among_dutch_wijken_outside_heerlen(national):
     noord = national.execute("SELECT value FROM marts.indicator_values WHERE indicator_id = 'HLT-01' "
                              "AND area_code = 'HEERLEN-NOORD' AND year = 2020").fetchall()[0][0]
@@ -96,7 +91,6 @@ def test_noord_rank_among_dutch_wijken_outside_heerlen(national):
 
 
 @pytest.mark.slow
-@NATIONAL
 def test_the_report_says_where_noord_stands_in_the_country(national, national_path):
     page = (national_path.parent / "report" / "index.html").read_text(encoding="utf-8")  # written by the run
     pct, peers = national.execute("SELECT percentile_rank, peers FROM marts.national_rank WHERE indicator_id = 'HLT-01' "
@@ -107,7 +101,6 @@ def test_the_report_says_where_noord_stands_in_the_country(national, national_pa
 
 
 @pytest.mark.slow
-@NATIONAL
 def test_heerlen_figures_do_not_depend_on_the_scope(national, wh):
     for table in ("gaps", "programme_values"):
         q = f"SELECT * FROM marts.{table} ORDER BY ALL"
