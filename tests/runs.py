@@ -14,8 +14,9 @@ types it and return a `subprocess.CompletedProcess` (exit code, stdout, stderr) 
   seconds or until killed; `background` (a path prefix for its output files) starts it and returns `Started`.
 
 `materialize(settings, "raw/kwb", "staging/kwb", ...)` runs only the assets a case needs, with their checks,
-selected by key out of the whole graph (never by the Python object that defines them), every KWB year in one
-run as `heerlen run` does; `problems(result)` is what its failed steps and failed ERROR checks said.
+selected by key out of the whole graph (never by the Python object that defines them): every KWB year in one
+run as `heerlen run` does, or with `partition="2018"` that year only, as the automation refreshes a changed year;
+`problems(result)` is what its failed steps and failed ERROR checks said.
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def _environment(env: Mapping[str, str | os.PathLike | None], cwd: Path | None) 
                 os.environ[name] = value
 
 
-def materialize(settings, *keys: str, raise_on_error: bool = False):
+def materialize(settings, *keys: str, partition: str | None = None, raise_on_error: bool = False):
     import dagster as dg
 
     from heerlen_pipeline import catalog
@@ -144,8 +145,9 @@ def materialize(settings, *keys: str, raise_on_error: bool = False):
 
     assets, checks = all_assets_and_checks()
     selection = dg.AssetSelection.assets(*(dg.AssetKey.from_user_string(k) for k in keys))
+    years = {"partition_key": partition} if partition else {"tags": all_years_tags(catalog.load_sources().values())}
     return dg.materialize([*assets, *checks], selection=selection, resources=build_resources(settings),
-                          tags=all_years_tags(catalog.load_sources().values()), raise_on_error=raise_on_error)
+                          raise_on_error=raise_on_error, **years)
 
 
 def problems(result) -> list[str]:

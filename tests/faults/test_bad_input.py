@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 
 from heerlen_pipeline.definitions import make_definitions
 from heerlen_pipeline.quality.alerts import Alert, AlertSink
-from heerlen_pipeline.settings import Settings
+from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR, Settings
 
 from ..runs import cli, materialize, problems
 from ..webhook_receiver import WebhookReceiver
@@ -116,9 +117,16 @@ SENSOR_FOR = {"blocked": ("alert_on_run_failure", dg.DagsterEventType.RUN_FAILUR
 
 # One blocked and one warned case run end to end through the CLI (alerts, the sensors, the published file kept
 # byte for byte: what only a whole run shows); the others need only the assets that read KWB: they materialise
-# raw/kwb, the areas and staging/kwb with its checks, and must fail there with their message.
+# raw/kwb, the areas and staging/kwb with its checks for the year of the file they changed (as the automation
+# refreshes a changed year), and must fail there with their message.
 END_TO_END = ("negative-inhabitants", "text-in-number")
 KWB_ASSETS = ("raw/kwb", "staging/areas", "staging/kwb")
+
+
+def _changed_year(snapshot: Path) -> str:
+    (changed,) = [p for p in (snapshot / "kwb").glob("*.csv")
+                  if p.read_bytes() != (BUNDLED_SNAPSHOT_DIR / "kwb" / p.name).read_bytes()]
+    return re.search(r"_(20\d\d)", changed.name).group(1)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c not in END_TO_END])
@@ -127,7 +135,7 @@ def test_corrupted_kwb_is_blocked_at_staging(case, snapshot_copy, tmp_path):
     assert outcome == "blocked"
     corrupt(snapshot_copy)
     settings = Settings.from_env(warehouse=tmp_path / "warehouse" / "heerlen.duckdb", snapshot_dir=snapshot_copy)
-    result = materialize(settings, *KWB_ASSETS)
+    result = materialize(settings, *KWB_ASSETS, partition=_changed_year(snapshot_copy))
     assert not result.success
     said = problems(result)
     for w in words:
