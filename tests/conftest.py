@@ -19,11 +19,12 @@ from .runs import cli
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow tests first, otherwise in the order of the files. xdist (--dist loadfile --no-loadscope-reorder) hands
-    out the files in the order of their first test, so the files with long runs start at once on both workers and
-    the short ones fill in around them; faults/test_bad_input.py, first, builds the shared warehouse while the other
-    worker makes the fault matrix's live build, which needs the warehouse only after that."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
+    """Slow tests first, the tests that read the shared warehouse last, otherwise in the order of the files. xdist
+    (--dist loadfile --no-loadscope-reorder) hands out the files in the order of their first test: the files with
+    long runs start at once on both workers (faults/test_bad_input.py, first, builds the warehouse while the other
+    worker makes the fault matrix's live build, which needs it only after that), and in `-m "not slow"` one worker
+    builds the warehouse while the other still has tests that do not need it."""
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, "warehouse" in item.fixturenames))
 
 
 @pytest.fixture(scope="session")
