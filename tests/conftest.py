@@ -3,9 +3,11 @@ xdist workers together."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -15,35 +17,48 @@ from heerlen_pipeline import catalog
 from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
 
 from .odata_mirror import Mirror, bundled_tables, duo_fixture, mirror_assets
-from .runs import cli
+from .runs import ROOT, shared_warehouse
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow tests first, the tests that read the shared warehouse last, otherwise in the order of the files. xdist
+    """Slow tests first, then those that do not read the shared warehouse, otherwise in the order of the files. xdist
     (--dist loadfile --no-loadscope-reorder) hands out the files in the order of their first test: the files with
     long runs start at once on both workers (faults/test_bad_input.py, first, builds the warehouse while the other
-    worker makes the fault matrix's live build, which needs it only after that), and in `-m "not slow"` one worker
-    builds the warehouse while the other still has tests that do not need it."""
+    worker makes the fault matrix's live build, which needs it only after that)."""
     items.sort(key=lambda item: (item.get_closest_marker("slow") is None, "warehouse" in item.fixturenames))
+
+
+def _shared_dir(basetemp: Path) -> Path:
+    return basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp  # pytest-N/, above popen-gwN/
+
+
+_background: list[subprocess.Popen] = []
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Under xdist, when any selected test reads the shared warehouse, the first worker starts building it in the
+    background (python -m tests.runs) as soon as the tests are known: no worker idles waiting for it later."""
+    if os.environ.get("PYTEST_XDIST_WORKER") != "gw0" or not any("warehouse" in i.fixturenames for i in session.items):
+        return
+    shared = _shared_dir(Path(session.config.option.basetemp))
+    shared.mkdir(parents=True, exist_ok=True)
+    with open(shared / "warehouse-run.log", "w") as log:
+        _background.append(subprocess.Popen([sys.executable, "-m", "tests.runs", str(shared)], cwd=ROOT, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for proc in _background:  # still building when the session ends early (-x, Ctrl-C)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory) -> Path:
-    """The published warehouse of a `heerlen run` on the bundled snapshot. Read it, never write it (copy it first):
-    under xdist the first worker that needs it builds it in the session's shared temporary directory while holding
-    a file lock, and the other worker waits for that build instead of making its own."""
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent  # pytest-N/, above each worker's popen-gwN/
-    tmp = shared / "warehouse-run"
-    with open(shared / "warehouse-run.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed, also when the build fails
-        if not (tmp / "built").exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-            cli("heerlen", "run", "--warehouse", str(tmp / "warehouse" / "heerlen.duckdb"), "--build-dir",
-                str(tmp / "build"), "--snapshot-dir", str(BUNDLED_SNAPSHOT_DIR), "--area-definition", "spoorlijn")
-            (tmp / "built").touch()
-    return tmp / "warehouse" / "heerlen.duckdb"
+    """The published warehouse of a `heerlen run` on the bundled snapshot. Read it, never write it (copy it first).
+    Built once for both xdist workers, in the session's shared temporary directory (tests/runs.py)."""
+    return shared_warehouse(_shared_dir(tmp_path_factory.getbasetemp()))
 
 
 @pytest.fixture

@@ -17,14 +17,20 @@ types it and return a `subprocess.CompletedProcess` (exit code, stdout, stderr) 
 selected by key out of the whole graph (never by the Python object that defines them): every KWB year in one
 run as `heerlen run` does, or with `partition="2018"` that year only, as the automation refreshes a changed year;
 `problems(result)` is what its failed steps and failed ERROR checks said.
+
+`shared_warehouse(directory)` is the `heerlen run` on the bundled snapshot that many tests read, built once in a
+directory the xdist workers share: whoever takes its file lock first builds it, the others wait for that build.
+`python -m tests.runs <directory>` builds it so in the background (tests/conftest.py starts it).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -164,3 +170,21 @@ def problems(result) -> list[str]:
             said.append(err.message)
     return said + [ev.description or "" for ev in result.get_asset_check_evaluations()
                    if not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR]
+
+
+def shared_warehouse(shared: Path) -> Path:
+    from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
+
+    tmp = shared / "warehouse-run"
+    with open(shared / "warehouse-run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed, also when the build fails
+        if not (tmp / "built").exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+            cli("heerlen", "run", "--warehouse", str(tmp / "warehouse" / "heerlen.duckdb"), "--build-dir",
+                str(tmp / "build"), "--snapshot-dir", str(BUNDLED_SNAPSHOT_DIR), "--area-definition", "spoorlijn")
+            (tmp / "built").touch()
+    return tmp / "warehouse" / "heerlen.duckdb"
+
+
+if __name__ == "__main__":
+    shared_warehouse(Path(sys.argv[1]))
