@@ -21,11 +21,17 @@ from .runs import ROOT, shared_warehouse
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow tests first, then those that do not read the shared warehouse, otherwise in the order of the files. xdist
-    (--dist loadfile --no-loadscope-reorder) hands out the files in the order of their first test: the files with
-    long runs start at once on both workers (faults/test_bad_input.py, first, builds the warehouse while the other
-    worker makes the fault matrix's live build, which needs it only after that)."""
-    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, "warehouse" in item.fixturenames))
+    """Slow tests first, in the order of their files (a file's slow tests may rely on it: the fault matrix's); then
+    the others that do not read the shared warehouse, then those that do. xdist (--dist loadfile
+    --no-loadscope-reorder) hands out the files in the order of their first test: the files with long runs start
+    at once on both workers, and the warehouse, built in the background from the start, is ready before most tests
+    need it."""
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("slow"):
+            return 0
+        return 2 if "warehouse" in item.fixturenames else 1
+
+    items.sort(key=rank)  # stable
 
 
 def _shared_dir(basetemp: Path) -> Path:
