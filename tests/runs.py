@@ -5,8 +5,7 @@ types it and return a `subprocess.CompletedProcess` (exit code, stdout, stderr) 
 
 - `heerlen` runs in this process by default (Dagster is imported once per worker, not per run), its output
   captured; `process=True` starts it as its own process, which a test needs for a HEERLEN_ASSETS_DIR of its
-  own (read when the package is imported), for kill -9 and signals, and for the DAGSTER_HOME it leaves alone.
-  `dagster` always runs as its own process.
+  own (read when the package is imported) and for kill -9 and signals. `dagster` always runs as its own process.
 - `env` is laid over the environment for that run only; a name mapped to None is removed. `cwd` likewise.
 - `expect` is the exit code the run must end with (None: any); otherwise the test fails with the end of stderr.
 - `timeout` (seconds) applies to a separate process.
