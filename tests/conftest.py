@@ -1,8 +1,13 @@
-"""Shared fixtures. The full pipeline runs once per session on the bundled real snapshot."""
+"""Shared fixtures. The full pipeline runs once per session on the bundled real snapshot (`warehouse`), for both
+xdist workers together."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -12,21 +17,54 @@ from heerlen_pipeline import catalog
 from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
 
 from .odata_mirror import Mirror, bundled_tables, duo_fixture, mirror_assets
+from .runs import ROOT, shared_warehouse
 
 
-def run_pipeline(tmp: Path, snapshot: Path = BUNDLED_SNAPSHOT_DIR, area_definition: str = "spoorlijn",
-                 force: bool = False) -> int:
-    from heerlen_pipeline.cli import main
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first, in the order of their files (a file's slow tests may rely on it: the fault matrix's); then
+    the others that do not read the shared warehouse, then those that do. xdist (--dist loadfile
+    --no-loadscope-reorder) hands out the files in the order of their first test: the files with long runs start
+    at once on both workers, and the warehouse, built in the background from the start, is ready before most tests
+    need it."""
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("slow"):
+            return 0
+        return 2 if "warehouse" in item.fixturenames else 1
 
-    return main(["run", "--warehouse", str(tmp / "warehouse" / "heerlen.duckdb"), "--snapshot-dir", str(snapshot),
-                 "--build-dir", str(tmp / "build"), "--area-definition", area_definition, *(["--force"] if force else [])])
+    items.sort(key=rank)  # stable
+
+
+def _shared_dir(basetemp: Path) -> Path:
+    return basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp  # pytest-N/, above popen-gwN/
+
+
+_background: list[subprocess.Popen] = []
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Under xdist, when any selected test reads the shared warehouse, the first worker starts building it in the
+    background (python -m tests.runs) as soon as the tests are known: no worker idles waiting for it later."""
+    if os.environ.get("PYTEST_XDIST_WORKER") != "gw0" or not any("warehouse" in i.fixturenames for i in session.items):
+        return
+    shared = _shared_dir(Path(session.config.option.basetemp))
+    shared.mkdir(parents=True, exist_ok=True)
+    with open(shared / "warehouse-run.log", "w") as log:
+        _background.append(subprocess.Popen([sys.executable, "-m", "tests.runs", str(shared)], cwd=ROOT, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for proc in _background:  # still building when the session ends early (-x, Ctrl-C)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("run")
-    assert run_pipeline(tmp) == 0
-    return tmp / "warehouse" / "heerlen.duckdb"
+    """The published warehouse of a `heerlen run` on the bundled snapshot. Read it, never write it (copy it first).
+    Built once for both xdist workers, in the session's shared temporary directory (tests/runs.py)."""
+    return shared_warehouse(_shared_dir(tmp_path_factory.getbasetemp()))
 
 
 @pytest.fixture

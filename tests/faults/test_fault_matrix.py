@@ -6,7 +6,9 @@ cases run in-process. The rest runs the real `heerlen run` as a subprocess, the 
 pointing at the mirror, in as few runs as the cases allow:
 
 - one live refresh with a transient fault on each of six tables (500, 503 + Retry-After, 429, connection
-  reset, read timeout, truncated body): it succeeds, and every landed row is exactly what the server holds;
+  reset, read timeout, truncated body): it succeeds, every landed row is exactly what the server holds, and
+  its values are the snapshot run's wherever both have them; a refresh after it downloads nothing, and one
+  whose re-published table keeps failing keeps the warehouse;
 - one live refresh on a copy of that build with a permanent fault in each of the five live sources (empty
   result, nextLink loop, HTML with 200, 401, a response far over the cap), the webhook set and a password
   in a base URL: it fails naming each, the last good warehouse stays byte for byte, and no secret is in its
@@ -44,13 +46,13 @@ from heerlen_pipeline.sources.odata import ODataError
 from heerlen_pipeline.sources.odata_schema import UnsafeKey
 from heerlen_pipeline.store.build_db import set_aside_if_damaged
 
-from . import live_helpers
-from .live_helpers import client, fetch, only
-from .odata_mirror import Fault, Mirror, Recorder, parse_filter
-from .webhook_receiver import WebhookReceiver
+from .. import live_helpers
+from ..live_helpers import client, fetch, only
+from ..odata_mirror import Fault, Mirror, Recorder, parse_filter
+from ..runs import Started, cli, materialize
+from ..webhook_receiver import WebhookReceiver
 
 FAST = dataclasses.replace(live_helpers.FAST, retries=2)
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "SECRET123"  # the token in the webhook URL's path, as Slack and Teams put it
 PASSWORD = "PASSWORD-XYZ"  # a password in a base URL's userinfo
 
@@ -331,56 +333,18 @@ class Build:
         return Build(dst)
 
 
-def _env(build: Build, urls: dict[str, str], assets_dir: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, **urls, "HEERLEN_ASSETS_DIR": str(assets_dir), "HEERLEN_WAREHOUSE": str(build.warehouse),
-           "HEERLEN_BUILD_DIR": str(build.root / "build"), "HEERLEN_LANDING_DIR": str(build.root / "landing"),
-           "HEERLEN_HTTP_BACKOFF": "0.01", "HEERLEN_HTTP_RETRIES": "3", **extra}
-    for name in ("DAGSTER_HOME", "HEERLEN_ALERT_WEBHOOK_URL", "HEERLEN_ALERT_LOG", "HEERLEN_LOCK_TIMEOUT"):
-        if name not in extra:
-            env.pop(name, None)
-    return env
+def _env(build: Build, urls: dict[str, str], assets_dir: Path, **extra: str) -> dict[str, str | None]:
+    """What a `heerlen run` of these tests sees: the mirror's (or no) URLs and assets, the build's directories;
+    no DAGSTER_HOME, webhook, alert log or lock timeout but those given."""
+    unset = {name: None for name in ("DAGSTER_HOME", "HEERLEN_ALERT_WEBHOOK_URL", "HEERLEN_ALERT_LOG", "HEERLEN_LOCK_TIMEOUT")}
+    return {**unset, **urls, "HEERLEN_ASSETS_DIR": str(assets_dir), "HEERLEN_WAREHOUSE": str(build.warehouse),
+            "HEERLEN_BUILD_DIR": str(build.root / "build"), "HEERLEN_LANDING_DIR": str(build.root / "landing"),
+            "HEERLEN_HTTP_BACKOFF": "0.01", "HEERLEN_HTTP_RETRIES": "3", **extra}
 
 
-@dataclasses.dataclass
-class Started:
-    """A `heerlen run` started in the background, its output going to files (a pipe could fill and block it)."""
-
-    proc: subprocess.Popen
-    out: Path
-    err: Path
-
-    def finish(self, timeout: float = 300) -> subprocess.CompletedProcess:
-        self.proc.wait(timeout=timeout)
-        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, self.out.read_text(),
-                                           self.err.read_text())
-
-    def kill9(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: the run and anything it started
-        assert self.finish(30).returncode == -signal.SIGKILL
-
-    def wait_for(self, marker: Path, timeout: float = 240) -> None:
-        deadline = time.monotonic() + timeout
-        while not marker.exists():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"the run ended before {marker.name}: {self.err.read_text()[-3000:]}")
-            assert time.monotonic() < deadline, f"no {marker.name} after {timeout}s"
-            time.sleep(0.1)
-
-
-def _heerlen(env: dict[str, str], *args: str, at: str | None = None, marker: Path | None = None,
-             pause: float | None = None, background: Path | None = None):
-    """`heerlen run` as its own process; with `at`, through tests/kill_points.py (stops there). With
-    `background` (a path prefix for its output files) it is started and returned as `Started`."""
-    cmd = [sys.executable, "-m", "heerlen_pipeline.cli", "run", *args]
-    if at:
-        cmd = [sys.executable, str(ROOT / "tests" / "kill_points.py"), "--at", at, "--marker", str(marker),
-               *(["--pause", str(pause)] if pause is not None else []), "run", *args]
-    if background is None:
-        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
-    out, err = background.with_suffix(".out"), background.with_suffix(".err")
-    with open(out, "w") as o, open(err, "w") as e:
-        proc = subprocess.Popen(cmd, env=env, stdout=o, stderr=e, text=True, cwd=ROOT, start_new_session=True)
-    return Started(proc, out, err)
+def _heerlen(env: dict[str, str | None], *args: str, **how) -> subprocess.CompletedProcess | Started:
+    """`heerlen run` as its own process (see tests/runs.py for `at`, `marker`, `pause`, `background`)."""
+    return cli("heerlen", "run", *args, env=env, process=True, expect=how.pop("expect", None), **how)
 
 
 TRANSIENT = [  # one per table, all in one run
@@ -398,6 +362,7 @@ class Live:
     mirror: Mirror
     build: Build  # the last good warehouse every later process case starts from (a copy of it)
     run: subprocess.CompletedProcess
+    seconds: float
     faults: list[Fault]
     log: list[dict]
     hashes: dict[str, str]
@@ -410,12 +375,13 @@ def live(tables, duo, assets_dir, tmp_path_factory):
         build = Build(tmp_path_factory.mktemp("live"))
         faults = [dataclasses.replace(f) for f in TRANSIENT]
         m.faults.extend(faults)
-        run = _heerlen(_env(build, m.env(), assets_dir, HEERLEN_HTTP_READ_TIMEOUT="1"), "--live")
-        assert run.returncode == 0, run.stderr[-3000:]
+        started = time.perf_counter()
+        run = _heerlen(_env(build, m.env(), assets_dir, HEERLEN_HTTP_READ_TIMEOUT="1"), "--live", expect=0)
+        seconds = time.perf_counter() - started
         log = list(m.log)
         m.faults.clear()
         m.log.clear()
-        yield Live(m, build, run, faults, log, mart_hashes(build.warehouse))
+        yield Live(m, build, run, seconds, faults, log, mart_hashes(build.warehouse))
 
 
 def _landed_vs_served(build: Build, mirror: Mirror) -> dict[str, tuple[int, int]]:
@@ -438,6 +404,7 @@ def _landed_vs_served(build: Build, mirror: Mirror) -> dict[str, tuple[int, int]
     return out
 
 
+@pytest.mark.slow
 def test_transient_faults_recover_in_the_real_process_with_no_duplicate_rows(live):
     """500, 503 + Retry-After, 429 twice, connection reset, read timeout and a truncated body, each on
     another table of one live run: the run succeeds, every landed row is exactly what the server holds
@@ -461,6 +428,76 @@ def test_transient_faults_recover_in_the_real_process_with_no_duplicate_rows(liv
     assert mode == "live" and noord == (pytest.approx(3310 / 53385 * 1000),)
 
 
+def _values(path: Path):
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute("SELECT indicator_id, area_code, year, value, status FROM marts.indicator_values").df()
+
+
+@pytest.mark.slow
+def test_the_live_build_matches_the_snapshot_run_and_refreshes_only_what_changed(live, warehouse, duo, assets_dir,
+                                                                                   tmp_path):
+    """The mirror serves the bundled real data in the exact v3 shapes, so the live build (its six transient faults
+    recovered, as above) gives the snapshot run's values wherever both have them. A refresh right after it downloads
+    nothing; CBS re-publishing 2018 while its download keeps failing fails the run, naming the URL, and keeps the
+    warehouse. (A replay of this landing with no server at all gives the same marts, table for table: the kill
+    sequence's last run and the damaged-build-database run below both check that.)"""
+    assert not live.mirror.faults, "runs before the permanent-fault run sets its faults on the mirror"
+    values = _values(live.build.warehouse)
+    snap = _values(warehouse)
+    both = snap.merge(values, on=["indicator_id", "area_code", "year"], suffixes=("_snap", "_live"))
+    both = both[both.value_snap.notna() & both.value_live.notna()]
+    assert len(both) > 1000
+    # SAF-01 NL 2024 differs by source, not by code: the snapshot takes NL's registered crimes from the StatLine
+    # gemeente export (805,559), a live run from the wijk/buurt table 47018NED (805,327). Both are real; unrounded
+    # values show the 0.013 per 1,000 that rounding to 0.1 hid.
+    other_table = (both.indicator_id == "SAF-01") & (both.area_code == "NL00") & (both.year == 2024)
+    assert both[other_table].value_snap.tolist() == [pytest.approx(805559 / 17942942 * 1000)]
+    assert both[other_table].value_live.tolist() == [pytest.approx(805327 / 17942942 * 1000)]
+    assert (both.value_snap - both.value_live)[~other_table].abs().max() < 1e-9
+    assert (both.status_snap == both.status_live).all()
+    key = both.set_index(["indicator_id", "area_code", "year"]).value_live
+    assert key[("WRK-01", "HEERLEN-NOORD", 2018)] == pytest.approx(3310 / 53385 * 1000)  # bijstand per 1,000 (62.0)
+    assert key[("HLT-01", "NL00", 2020)] == pytest.approx(78.4, abs=0.05) or ("HLT-01", "NL00", 2020) not in key
+    # Live brings what the bundle lacks: police counts per Heerlen wijk are fetched, not only the gemeente.
+    with duckdb.connect(str(live.build.warehouse), read_only=True) as con:
+        mode = con.execute("SELECT source_mode FROM marts.build_info").fetchone()[0]
+        # OData carries typed numbers and nulls: not one cell of a live build is rejected
+        assert con.execute("SELECT count(*) FROM marts.rejected_rows").fetchone()[0] == 0
+        origins = con.execute("SELECT count(*) FROM marts.sources WHERE source_file LIKE 'opendata/%'").fetchone()[0]
+    assert mode == "live" and origins == 6
+    # School advice (made-up fixture counts) aggregated over the schools placed in Noord's wijken.
+    noord = set(catalog.load_area_spec()["definitions"]["spoorlijn"]["noord"])
+    usable = [n for code, n in duo.advice[2023].items() if None not in n.values() and duo.school_wijk.get(code) in noord]
+    havo_plus = sum(n["HAVO"] + n["HAVO_VWO"] + n["VWO"] for n in usable)
+    advised = sum(v for n in usable for k, v in n.items() if k != "ADVIES_NIET_MOGELIJK")
+    lea07 = values.set_index(["indicator_id", "area_code", "year"]).value
+    assert len(usable) >= 5 and lea07[("LEA-07", "HEERLEN-NOORD", 2023)] == pytest.approx(havo_plus / advised * 100)
+    print(f"\nlive run against the local mirror, six transient faults: {len(live.log)} HTTP requests, "
+          f"{live.seconds:.1f}s wall")
+
+    # Nothing changed upstream: the next refresh stops after one TableInfos per table and a HEAD per file.
+    m, build = live.mirror, live.build.copy(tmp_path / "build")
+    env = _env(build, m.env(), assets_dir)
+    m.log.clear()
+    again = _heerlen(env, "--live", expect=0)
+    assert "nothing changed upstream" in again.stdout
+    assert all(r["method"] == "HEAD" or r["path"].endswith("/TableInfos") for r in m.log)
+    assert sum(r["bytes"] for r in m.log if r["method"] == "HEAD") == 0
+
+    # CBS re-publishes 2018 but the download keeps failing: the run fails naming the URL, nothing is lost.
+    published, table = build.warehouse.read_bytes(), m.tables[("opendata", "84286NED")]
+    stamp, table.modified = table.modified, "2026-01-01T00:00:00"
+    m.faults.append(Fault("84286NED/TypedDataSet", "status", status=404, times=99))
+    try:
+        failed = _heerlen(env, "--live", expect=1)
+    finally:
+        table.modified = stamp
+        m.faults.clear()
+        m.log.clear()
+    assert "HTTP 404" in failed.stderr and f"{m.url}/opendata/ODataFeed/odata/84286NED/TypedDataSet" in failed.stderr
+    assert build.warehouse.read_bytes() == published
+
+
 OFFLINE = {"HEERLEN_CBS_ODATA_URL": "http://127.0.0.1:9", "HEERLEN_CBS_DATADERDEN_URL": "http://127.0.0.1:9",
            "HEERLEN_DUO_URL": "http://127.0.0.1:9", "HEERLEN_PDOK_URL": "http://127.0.0.1:9"}
 
@@ -474,6 +511,7 @@ def _state(build: Build) -> dict:
             "twin": parquet_hashes(build.parquet), "twin_run_id": twin_run}
 
 
+@pytest.mark.slow
 def test_kill_9_in_staging_and_in_publish_and_two_runs_at_once(live, assets_dir, tmp_path, request):
     """Runs rebuild from the landing (--replay: no network), on a copy of the live build (S0)."""
     if any("failed_run" in item.fixturenames for item in request.session.items):
@@ -528,6 +566,7 @@ def test_kill_9_in_staging_and_in_publish_and_two_runs_at_once(live, assets_dir,
     assert not list(build.warehouse.parent.glob(".*.tmp")) and len(list(build.warehouse.parent.glob(".parquet-*"))) == 2
 
 
+@pytest.mark.slow
 def test_ctrl_c_and_sigterm_end_the_run_at_once_and_a_damaged_build_database_is_rebuilt(live, assets_dir, tmp_path):
     """SIGINT (a person at a terminal) in a raw step and SIGTERM (a scheduler, systemd, `timeout`) in staging: each
     run ends within seconds with exit 130, publishes nothing and frees the run lock. Before, the raw steps'
@@ -630,6 +669,7 @@ def failed_run(failed_run_started):
     return {**failed_run_started, "run": failed_run_started["started"].finish()}
 
 
+@pytest.mark.slow
 def test_permanent_faults_fail_each_source_cleanly_and_keep_the_last_good_warehouse(failed_run, live):
     run, build = failed_run["run"], failed_run["build"]
     assert run.returncode == 1
@@ -680,6 +720,7 @@ def _files_with(root: Path, needle: str) -> list[str]:
     return hits
 
 
+@pytest.mark.slow
 def test_secrets_never_reach_logs_run_storage_or_the_warehouse(failed_run):
     run, build, home = failed_run["run"], failed_run["build"], failed_run["home"]
     assert failed_run["received"], "the webhook was used (so its URL was in play)"
@@ -696,8 +737,6 @@ def test_a_dagster_run_started_outside_the_cli_takes_the_same_run_lock(tmp_path,
     """A run from the UI, schedule or sensor waits for (here: gives up on) a `heerlen run` holding the lock."""
     import dagster as dg
 
-    from heerlen_pipeline.defs.assets import staging_areas
-    from heerlen_pipeline.defs.resources import build_resources
     from heerlen_pipeline.settings import Settings
 
     settings = Settings.from_env(warehouse=tmp_path / "w.duckdb", build_dir=tmp_path / "build")
@@ -709,9 +748,9 @@ def test_a_dagster_run_started_outside_the_cli_takes_the_same_run_lock(tmp_path,
         assert holder.stdout.readline().strip() == "held"
         monkeypatch.setenv("HEERLEN_LOCK_TIMEOUT", "0.5")
         with pytest.raises(dg.DagsterResourceFunctionError) as failed:
-            dg.materialize([staging_areas], resources=build_resources(settings))
+            materialize(settings, "staging/areas", raise_on_error=True)
         assert re.search(r"another run still holds .*run\.lock \(pid \d+ since", str(failed.value.__cause__))
     finally:
         holder.kill()
         holder.wait()
-    assert dg.materialize([staging_areas], resources=build_resources(settings)).success  # free again
+    assert materialize(settings, "staging/areas", raise_on_error=True).success  # free again

@@ -2,19 +2,16 @@
 
 The small frames here are made up for the test; the equivalence test uses the bundled files' staged rows."""
 
-import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
 
-from heerlen_pipeline import catalog
-from heerlen_pipeline.defs.assets import all_assets
 from heerlen_pipeline.defs.checks import FORCE_CHECKS_TAG
-from heerlen_pipeline.defs.partitions import all_years_tags
-from heerlen_pipeline.defs.resources import build_resources
 from heerlen_pipeline.quality import compact, gx_worker
 from heerlen_pipeline.quality.suites import load_suite, validate_frame
 from heerlen_pipeline.settings import Settings
+
+from ..runs import materialize
 
 OBS = ["area_code", "year", "measure", "value", "unit", "status", "symbol", "source_id", "table_id", "source_file",
        "row_nr"]
@@ -74,6 +71,7 @@ def _same_verdicts(frames: dict[str, pd.DataFrame], suite: dict) -> None:
         assert small == full, name
 
 
+@pytest.mark.slow
 def test_covering_rows_give_the_full_verdicts(warehouse):
     """On every bundled source's staged rows and every theme's indicator values, and on rows made bad by hand in
     the middle of them (DUO: one count of 254,040 made negative; an indicator value below its lower bound): the
@@ -99,7 +97,7 @@ def test_covering_rows_give_the_full_verdicts(warehouse):
     assert not all(o.passed for o in validate_frame(werken, suite))
 
 
-POLITIE = dg.AssetSelection.assets(["raw", "politie_nl"], ["staging", "areas"], ["staging", "politie_nl"])
+POLITIE = ("raw/politie_nl", "staging/areas", "staging/politie_nl")
 
 
 def _checks(build: str, run_id: str) -> list[tuple]:
@@ -109,15 +107,12 @@ def _checks(build: str, run_id: str) -> list[tuple]:
                            [run_id]).fetchall()
 
 
+@pytest.mark.slow
 def test_a_suite_result_is_reused_only_for_the_same_content(tmp_path):
     settings = Settings.from_env(warehouse=tmp_path / "w" / "heerlen.duckdb")
     build = str(settings.build_db)
-    assets = all_assets()
-    tags = all_years_tags(catalog.load_sources().values())
-
-    def run(**extra):
-        result = dg.materialize(assets, selection=POLITIE, resources=build_resources(settings),
-                                tags={**tags, **extra})
+    def run(**tags):
+        result = materialize(settings, *POLITIE, raise_on_error=True, tags=tags)
         return result.run_id
 
     first = run()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "heerlen_pipeline"
+PACKAGE = Path(__file__).resolve().parents[2] / "heerlen_pipeline"
 # Bottom to top: a layer may import the base modules and the layers before it, never one after it.
 ORDER = ["store", "sources", "transform", "quality", "report", "defs"]
 BASE = {"settings", "catalog", "__init__"}

@@ -2,7 +2,7 @@
 (blocking or not), jobs, schedules and sensors with their default status. A change to the graph is a visible diff of
 tests/snapshots/definitions.json; after a deliberate change, rewrite it with
 
-    HEERLEN_UPDATE_SNAPSHOT=1 pytest tests/test_definitions_snapshot.py
+    HEERLEN_UPDATE_SNAPSHOT=1 pytest tests/unit/test_definitions_snapshot.py
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import dagster as dg
 from heerlen_pipeline.definitions import make_definitions
 from heerlen_pipeline.settings import Settings
 
-SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
+SNAPSHOT = Path(__file__).parent.parent / "snapshots" / "definitions.json"
 
 
 def describe(defs: dg.Definitions) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 QUERY = """{
   assetNodes { assetKey { path } groupName
@@ -61,6 +61,7 @@ def webserver(tmp_path):
             proc.wait()
 
 
+@pytest.mark.slow
 def test_graphql_shows_assets_checks_schedule_and_sensors(webserver):
     data = requests.post(f"{webserver}/graphql", json={"query": QUERY}, timeout=120).json()["data"]
     nodes = {"/".join(n["assetKey"]["path"]): n for n in data["assetNodes"]}

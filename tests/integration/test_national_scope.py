@@ -13,6 +13,8 @@ import pytest
 from heerlen_pipeline.cli import main
 from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR, Settings
 
+from ..runs import cli
+
 RIVM_2020 = BUNDLED_SNAPSHOT_DIR / "rivm" / "rivm_gezondheid_2020_18plus_nl_gm_wk_heerlenbu.csv"
 KWB_2024 = BUNDLED_SNAPSHOT_DIR / "kwb" / "kwb_2024_bevolking_nl_gm_wk_heerlenbu.csv"
 
@@ -21,7 +23,7 @@ KWB_2024 = BUNDLED_SNAPSHOT_DIR / "kwb" / "kwb_2024_bevolking_nl_gm_wk_heerlenbu
 def national_path(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("national")
     path = tmp / "national.duckdb"
-    assert main(["run", "--scope", "national", "--warehouse", str(path), "--build-dir", str(tmp / "build")]) == 0
+    cli("heerlen", "run", "--scope", "national", "--warehouse", str(path), "--build-dir", str(tmp / "build"))
     return path
 
 
@@ -45,6 +47,7 @@ def _values(con, indicator: str, year: int, level: str) -> dict[str, float]:
                             [level, indicator, year]).fetchall())
 
 
+@pytest.mark.slow
 def test_every_wijk_gets_real_values(national):
     assert national.execute("SELECT scope FROM marts.build_info").fetchall() == [("national",)]
     health = _rivm_wijken("ErvarenGezondheidGoedZeerGoed_4")
@@ -58,6 +61,7 @@ def test_every_wijk_gets_real_values(national):
     assert national.execute("SELECT count(*) FROM marts.check_results WHERE NOT passed").fetchall() == [(0,)]
 
 
+@pytest.mark.slow
 def test_noord_rank_among_dutch_wijken_outside_heerlen(national):
     noord = national.execute("SELECT value FROM marts.indicator_values WHERE indicator_id = 'HLT-01' "
                              "AND area_code = 'HEERLEN-NOORD' AND year = 2020").fetchall()[0][0]
@@ -86,6 +90,7 @@ def test_noord_rank_among_dutch_wijken_outside_heerlen(national):
     assert smokers[1] == sum(v > smokers[0] for c, v in _rivm_wijken("Roker_11").items() if not c.startswith("WK0917"))
 
 
+@pytest.mark.slow
 def test_the_report_says_where_noord_stands_in_the_country(national, national_path):
     page = (national_path.parent / "report" / "index.html").read_text(encoding="utf-8")  # written by the run
     pct, peers = national.execute("SELECT percentile_rank, peers FROM marts.national_rank WHERE indicator_id = 'HLT-01' "
@@ -95,6 +100,7 @@ def test_the_report_says_where_noord_stands_in_the_country(national, national_pa
     assert page.count("<strong>Landelijk:</strong>") >= 5
 
 
+@pytest.mark.slow
 def test_heerlen_figures_do_not_depend_on_the_scope(national, wh):
     for table in ("gaps", "programme_values"):
         q = f"SELECT * FROM marts.{table} ORDER BY ALL"
@@ -118,7 +124,7 @@ def test_scope_is_validated():
 def rotterdam(tmp_path_factory) -> duckdb.DuckDBPyConnection:
     tmp = tmp_path_factory.mktemp("rotterdam")
     path = tmp / "rotterdam.duckdb"
-    assert main(["run", "--focus-area", "rotterdam-zuid", "--scope", "national", "--warehouse", str(path)]) == 0
+    cli("heerlen", "run", "--focus-area", "rotterdam-zuid", "--scope", "national", "--warehouse", str(path))
     con = duckdb.connect(str(path), read_only=True)
     yield con
     con.close()
@@ -132,6 +138,7 @@ def _kwb_wijken() -> dict[str, tuple[float, float]]:
                 for r in csv.DictReader(f) if r["Regioaanduiding/Soort regio (omschrijving)"].strip() == "Wijk"}
 
 
+@pytest.mark.slow
 def test_another_focus_area_is_data_rotterdam_zuid(rotterdam):
     """assets/areas/focus_areas/rotterdam-zuid.yaml: Feijenoord, IJsselmonde and Charlois. Its population and health
     figures and its rank come from the bundled national files, recomputed here from the CSVs."""

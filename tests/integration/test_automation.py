@@ -7,6 +7,7 @@ import csv
 import io
 
 import dagster as dg
+import pytest
 
 from heerlen_pipeline import catalog
 from heerlen_pipeline.definitions import make_definitions
@@ -43,6 +44,7 @@ def _observe(defs: dg.Definitions, instance, tags=None) -> list:
     return failures
 
 
+@pytest.mark.slow
 def test_a_changed_year_refreshes_that_year_and_what_depends_on_it(tmp_path, snapshot_copy):
     """Dagster's declarative automation: every source/<id> is observed (per year for KWB); a source whose version
     changed, here the bundled KWB 2018 file, requests raw and staging of that year only, not the other sources."""

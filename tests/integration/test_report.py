@@ -563,6 +563,7 @@ class Chromium:
         os.close(self._out_r)
 
 
+@pytest.mark.slow
 @pytest.mark.chromium
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="headless Chromium not installed (apt-get install chromium)")
 def test_renders_in_headless_chromium_without_errors(report, tmp_path):

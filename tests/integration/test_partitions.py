@@ -4,25 +4,17 @@ publish assets stay whole (unpartitioned)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import dagster as dg
 import duckdb
+import pytest
 
 from heerlen_pipeline.definitions import make_definitions
 
-ROOT = Path(__file__).resolve().parent.parent
+from ..runs import cli
+
 KWB_2017 = "SELECT * FROM staging.observations WHERE source_id = 'kwb' AND year = 2017 ORDER BY ALL"
 
-
-def _materialize(env: dict, select: str, *partition: str) -> None:
-    cmd = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "heerlen_pipeline.definitions",
-           "--select", select, *partition]
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+MATERIALIZE = ("asset", "materialize", "-m", "heerlen_pipeline.definitions", "--select")
 
 
 def _check_results(instance: dg.DagsterInstance) -> list[tuple[str, bool]]:
@@ -34,14 +26,14 @@ def _check_results(instance: dg.DagsterInstance) -> list[tuple[str, bool]]:
     return out
 
 
+@pytest.mark.slow
 def test_backfill_of_two_years_loads_exactly_those_partitions(tmp_path):
     home, build = tmp_path / "dagster_home", tmp_path / "build"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "HEERLEN_BUILD_DIR": str(build),
-           "HEERLEN_WAREHOUSE": str(tmp_path / "w.duckdb")}
+    env = {"DAGSTER_HOME": home, "HEERLEN_BUILD_DIR": build, "HEERLEN_WAREHOUSE": tmp_path / "w.duckdb"}
 
-    _materialize(env, "staging/areas,raw/kwb,staging/kwb", "--partition-range", "2017...2018")
+    cli("dagster", *MATERIALIZE, "staging/areas,raw/kwb,staging/kwb", "--partition-range", "2017...2018", env=env)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         for key in (["raw", "kwb"], ["staging", "kwb"]):
             assert instance.get_materialized_partitions(dg.AssetKey(key)) == {"2017", "2018"}
@@ -57,7 +49,7 @@ def test_backfill_of_two_years_loads_exactly_those_partitions(tmp_path):
         assert inhabitants == [(86762.0,)]  # KWB 2018 (reference R17)
         before = con.execute(KWB_2017).fetchall()
 
-    _materialize(env, "raw/kwb,staging/kwb", "--partition", "2024")
+    cli("dagster", *MATERIALIZE, "raw/kwb,staging/kwb", "--partition", "2024", env=env)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert instance.get_materialized_partitions(dg.AssetKey(["staging", "kwb"])) == {"2017", "2018", "2024"}
     with duckdb.connect(str(build / "build.duckdb"), read_only=True) as con:

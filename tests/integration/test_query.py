@@ -69,7 +69,7 @@ def test_statements_that_reach_outside_are_refused_before_they_run(warehouse, ca
     "SELECT * FROM read_parquet('{parquet}')",
 ])
 def test_duckdb_itself_refuses_files_and_the_network(warehouse, capsys, sql):
-    from .odata_mirror import Recorder
+    from ..odata_mirror import Recorder
 
     with Recorder() as server:
         query = sql.format(url=server.url, parquet=warehouse.parent / "parquet" / "gaps.parquet")

@@ -105,7 +105,7 @@ def test_indicator_catalogue_covers_the_themes(wh):
 
 
 def test_gaps_orientation_and_counts(wh):
-    # higher is better (good health): Noord below NL must also index above 100 (tests/test_verdicts.py has the rest)
+    # higher is better (good health): Noord below NL must also index above 100 (tests/integration/test_verdicts.py has the rest)
     assert wh.execute("SELECT index_noord_nl FROM marts.gaps WHERE indicator_id = 'HLT-01' AND year = 2020"
                       ).fetchone()[0] > 100
     # counts get no gap
