@@ -20,7 +20,7 @@ import pandas as pd
 from ..catalog import Source, SourceFile, load_area_spec, load_measures
 from ..settings import ASSETS_DIR, Settings
 from .duo import fetch_duo, file_stamp
-from .files import RawFile, files_version, read_source_files, text_frame
+from .files import RawFile, snapshot_version, text_frame
 from .headers import MeasureMatcher
 from .http import HttpClient, HttpConfig
 from .landing import LandedFetch, Landing
@@ -212,7 +212,7 @@ def _version(source: Source, settings: Settings, client: ODataClient | None) -> 
     """Its tables' Modified stamps (live) or its files' checksum."""
     live = source.live
     if not (settings.live and live):
-        return files_version(read_source_files(source, settings.snapshot_dir))
+        return snapshot_version(source, settings.snapshot_dir)
     landing = Landing(settings.landing_dir)
     stamps = []
     files = [*live.tables, SourceFile(live.register, "register")] if live.register else live.tables
