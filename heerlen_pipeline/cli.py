@@ -77,9 +77,12 @@ def _refresh(args: argparse.Namespace, settings: Settings) -> int:
     from .quality import gx_worker
 
     gx_worker.start()  # GX imports in its own process while Dagster starts up here
-    from .defs.run import refresh  # imported here: a no-op refresh should not pay for Dagster's start-up
+    try:
+        from .defs.run import refresh  # imported here: a no-op refresh should not pay for Dagster's start-up
 
-    run = refresh(settings, args.verbose, args.force_checks)
+        run = refresh(settings, args.verbose, args.force_checks)
+    finally:
+        gx_worker.stop()
     elapsed = time.perf_counter() - started
     if run.alerts:
         sink = run.sink

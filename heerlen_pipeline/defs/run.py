@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from .. import catalog
-from ..quality import gx_worker
 from ..quality.alerts import AlertSink
 from ..settings import Settings
 from .alerts import alerts_for_run
@@ -53,12 +52,7 @@ def refresh(settings: Settings, verbose: bool = False, force_checks: bool = Fals
     tags = all_years_tags(catalog.load_sources().values())  # every KWB year, one run
     if force_checks:
         tags[FORCE_CHECKS_TAG] = "true"
-    gx_worker.start()  # (if the CLI has not yet) imports GX on the other core while the first steps run
-    try:
-        result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags,
-                                        run_config={"loggers": loggers})
-    finally:
-        gx_worker.stop()
+    result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config={"loggers": loggers})
     # Without the daemon no sensor runs: send the same alerts from here (the alert log keeps them unique).
     sink = AlertSink.from_env(settings.warehouse)
     return RunOutcome(

@@ -50,7 +50,7 @@ def stop() -> None:
 
 def validate(frame: pd.DataFrame, suite: dict) -> list[ExpectationOutcome]:
     if _worker is not None:
-        process, conn = _worker
+        _process, conn = _worker
         try:
             conn.send((frame, suite))
             if not conn.poll(RESULT_TIMEOUT_S):

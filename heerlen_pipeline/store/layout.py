@@ -49,7 +49,7 @@ def _columns(types: dict[str, str]) -> str:
 
 
 def ensure_layout(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the tables of the layout if missing; drop an older layout; forget sources no longer defined."""
+    """Create the tables of the layout if missing, once per database; an older layout is dropped first."""
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     con.execute("CREATE SCHEMA IF NOT EXISTS staging")
     con.execute("CREATE SCHEMA IF NOT EXISTS audit")
