@@ -4,8 +4,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from .. import catalog
-from ..sources.live import combine_versions
-from ..sources.versions import build_stamp, code_version
+from ..sources.versions import build_stamp, code_version, combine_versions
 from ..store.publish import publish
 from ..store.tables import read_frame
 from ..transform.gaps import gaps_sql, verdicts_sql

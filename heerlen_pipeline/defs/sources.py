@@ -13,8 +13,8 @@ from tqdm import tqdm
 from .. import catalog
 from ..sources.headers import MeasureMatcher
 from ..sources.land import land_source
-from ..sources.live import combine_versions, partition_versions
 from ..sources.reach import unreachable
+from ..sources.versions import combine_versions, partition_versions
 from ..transform.areas import NameResolver
 from ..transform.stage import stage_part
 from .automation import OBSERVE, REACT

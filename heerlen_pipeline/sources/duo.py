@@ -9,14 +9,16 @@ DUO registers, so national totals stay complete.
 from __future__ import annotations
 
 import hashlib
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..catalog import Source, SourceFile
 from .files import decode_csv
 from .http import HttpClient
 from .landing import LandedFetch, Landing
 from .pdok import place_schools
+
+if TYPE_CHECKING:  # pandas is imported where it is used: a no-op refresh never needs it
+    import pandas as pd
 
 ENCODINGS = ("utf-8-sig", "cp1252")  # DUO switched encodings over the years
 
@@ -62,6 +64,7 @@ def file_frame(fetch: LandedFetch, delimiter: str) -> pd.DataFrame:
 
 def register_schools(register: pd.DataFrame, gemeenten: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(schools to place: in the gemeenten in scope, the rest with their registered gemeente)."""
+    import pandas as pd
     frame = register.iloc[1:].set_axis([str(h).strip() for h in register.iloc[0]], axis=1)
     missing = [c for c in ("VESTIGINGSCODE", "POSTCODE", "HUISNUMMER-TOEVOEGING", "GEMEENTENUMMER") if c not in frame]
     if missing:
@@ -79,6 +82,7 @@ def register_schools(register: pd.DataFrame, gemeenten: set[str]) -> tuple[pd.Da
 def fetch_duo(source: Source, http: HttpClient | None, duo_url: str, pdok_url: str, landing: Landing,
               gemeenten: set[str]) -> tuple[list[tuple[SourceFile, LandedFetch, bool, pd.DataFrame]], pd.DataFrame, str]:
     """(advice files, school placement, the register's version stamp)."""
+    import pandas as pd
     live = source.live
     assert live is not None and live.register
     files = []

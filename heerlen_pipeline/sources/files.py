@@ -9,10 +9,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..catalog import Source, SourceFile
+
+if TYPE_CHECKING:  # pandas is imported where it is used: a no-op refresh never needs it
+    import pandas as pd
 
 
 class SourceFileError(ValueError):
@@ -62,6 +64,7 @@ def _bytes(source: Source, f: SourceFile, snapshot_dir: Path) -> bytes:
 
 def text_frame(rows: list[list[str]]) -> pd.DataFrame:
     """Rows of text as columns c0..cN (short rows padded with ''): the one raw shape every reader takes."""
+    import pandas as pd
     width = max(len(r) for r in rows)
     return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=[f"c{i}" for i in range(width)])
 

@@ -14,18 +14,20 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..catalog import Source, SourceFile, load_area_spec, load_measures
 from ..settings import ASSETS_DIR, Settings
 from .duo import fetch_duo, file_stamp
-from .files import RawFile, snapshot_version, text_frame
+from .files import RawFile, text_frame
 from .headers import MeasureMatcher
 from .http import HttpClient, HttpConfig
 from .landing import LandedFetch, Landing
 from .odata import ODataClient
 from .odata_schema import GEO_TYPES, MAPPING_COLUMNS, Resolution, resolve
+
+if TYPE_CHECKING:  # pandas is imported where it is used: a no-op refresh never needs it
+    import pandas as pd
 
 DATA_ENTITY = "TypedDataSet"
 Progress = Callable[[str, str, int, int], None]  # (table_id, entity, pages, rows)
@@ -169,7 +171,7 @@ class LiveResult:
 
     @property
     def version(self) -> str:
-        """The same string source_version() gives for this state upstream."""
+        """The same string versions.source_version() gives for this state upstream."""
         stamps = [f"{t.file.table_id}@{t.fetch.manifest['modified']}" for t in self.tables]
         return ";".join(stamps + ([f"register@{self.register_stamp}"] if self.register_stamp else []))
 
@@ -190,29 +192,9 @@ def fetch_live(source: Source, settings: Settings, progress: Progress | None = N
     return LiveResult(fetch_source(source, client, landing, matcher, progress))
 
 
-def source_version(source: Source, settings: Settings, client: ODataClient | None = None) -> str:
-    """What the source is upstream right now, all partitions together (see combine_versions)."""
-    return combine_versions(partition_versions(source, settings, client))
-
-
-def partition_versions(source: Source, settings: Settings, client: ODataClient | None = None) -> dict[str, str]:
-    """The version of each year partition of the source; {"": version} when it is not partitioned."""
-    if not source.partitioned:
-        return {"": _version(source, settings, client)}
-    return {str(y): _version(source.for_year(y), settings, client) for y in source.years()}
-
-
-def combine_versions(parts: dict[str, str]) -> str:
-    if set(parts) == {""}:
-        return parts[""]
-    return ";".join(f"{part}={version}" for part, version in sorted(parts.items()))
-
-
-def _version(source: Source, settings: Settings, client: ODataClient | None) -> str:
-    """Its tables' Modified stamps (live) or its files' checksum."""
+def live_version(source: Source, settings: Settings, client: ODataClient | None) -> str:
+    """A live source's version upstream: its tables' Modified stamps (the DUO files' ETags)."""
     live = source.live
-    if not (settings.live and live):
-        return snapshot_version(source, settings.snapshot_dir)
     landing = Landing(settings.landing_dir)
     stamps = []
     files = [*live.tables, SourceFile(live.register, "register")] if live.register else live.tables
@@ -232,6 +214,7 @@ def _version(source: Source, settings: Settings, client: ODataClient | None) -> 
 
 def live_pages(source_id: str, tables: list[LiveTable]) -> pd.DataFrame:
     """Every landed response behind the live tables: the audit trail of a refresh."""
+    import pandas as pd
     rows = [{"source_id": source_id, "table_id": t.file.table_id, "modified": t.fetch.manifest["modified"],
              "downloaded_this_run": t.downloaded, **page, "landed_file": str(t.fetch.dir / page["file"])}
             for t in tables for page in t.fetch.manifest["pages"]]
@@ -242,6 +225,7 @@ def live_pages(source_id: str, tables: list[LiveTable]) -> pd.DataFrame:
 
 def live_dimensions(source_id: str, tables: list[LiveTable]) -> pd.DataFrame:
     """The dimension lists fetched with each table (codes as the table spells them, stripped, and titles)."""
+    import pandas as pd
     rows = [{"source_id": source_id, "table_id": t.file.table_id, "dimension": p["entity"], "code": str(r["Key"]).strip(),
              "title": r.get("Title")}
             for t in tables for p in t.fetch.manifest["pages"] if p["entity"] not in _OWN_ENTITIES
@@ -253,6 +237,7 @@ _OWN_ENTITIES = {"TableInfos", "DataProperties", DATA_ENTITY, "file"}
 
 
 def live_mappings(source_id: str, tables: list[LiveTable]) -> pd.DataFrame:
+    import pandas as pd
     frames = [t.resolution.mapping for t in tables if t.resolution is not None]
     mapping = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=MAPPING_COLUMNS)
     return mapping.assign(source_id=source_id).astype({"used": bool})

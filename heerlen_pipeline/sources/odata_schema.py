@@ -17,10 +17,12 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .headers import MeasureMatcher, SchemaDriftError, UnitMismatch, squash
+
+if TYPE_CHECKING:  # pandas is imported where it is used: a no-op refresh never needs it
+    import pandas as pd
 
 GEO_TYPES = ("GeoDetail", "GeoDimension")
 DIMENSION_TYPES = ("Dimension", "TimeDimension", *GEO_TYPES)
@@ -59,6 +61,7 @@ def topic_paths(props: list[dict]) -> dict[str, str]:
 def resolve(props: list[dict], matcher: MeasureMatcher, required: tuple[str, ...], table_id: str,
             year: int | None, where: str, rename: dict[str, str] | None = None) -> Resolution:
     """`rename` maps a resolved measure to the one this source means by it (a youth-only filter, …)."""
+    import pandas as pd
     check_keys(props, year, where)
     paths = topic_paths(props)
     rows, claims = [], {}

@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .http import HttpClient
 from .landing import Landing
+
+if TYPE_CHECKING:  # pandas is imported where it is used: a no-op refresh never needs it
+    import pandas as pd
 
 PATH = "/bzk/locatieserver/search/v3_1/free"
 PLACEMENT_COLUMNS = ["area_code", "gemeente_code", "wijk_code", "buurt_code", "placed_by", "address"]
@@ -41,6 +43,7 @@ def place_schools(schools: pd.DataFrame, http: HttpClient | None, base_url: str,
     http=None replays landed answers only. A school that cannot be placed keeps its gemeente and gets
     no wijk ('placed_by' says why), so it still counts for the gemeente and NL.
     """
+    import pandas as pd
     rows = []
     for s in schools.itertuples(index=False):
         placed = {"area_code": s.area_code, "gemeente_code": s.gemeente_code, "wijk_code": None, "buurt_code": None,

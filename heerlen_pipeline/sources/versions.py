@@ -11,14 +11,16 @@ import hashlib
 import json
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from .. import __version__, catalog
 from ..settings import ASSETS_DIR, DATA_CHECKS_DIR, Settings
-from .http import HttpClient
-from .live import source_version
-from .odata import ODataClient
+from .files import snapshot_version
+
+if TYPE_CHECKING:
+    from .odata import ODataClient
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the whole heerlen_pipeline package
 
@@ -49,8 +51,41 @@ def source_mode(settings: Settings) -> str:
 
 
 def current_versions(settings: Settings) -> dict[str, str]:
-    client = None if settings.replay or not settings.live else ODataClient(HttpClient(), settings.catalogue_urls)
+    client = None
+    if settings.live and not settings.replay:  # imported here: a bundled no-op refresh needs no HTTP client
+        from .http import HttpClient
+        from .odata import ODataClient
+
+        client = ODataClient(HttpClient(), settings.catalogue_urls)
     return {sid: source_version(src, settings, client) for sid, src in catalog.load_sources().items()}
+
+
+def source_version(source: catalog.Source, settings: Settings, client: ODataClient | None = None) -> str:
+    """What the source is upstream right now, all partitions together (see combine_versions)."""
+    return combine_versions(partition_versions(source, settings, client))
+
+
+def partition_versions(source: catalog.Source, settings: Settings, client: ODataClient | None = None
+                       ) -> dict[str, str]:
+    """The version of each year partition of the source; {"": version} when it is not partitioned."""
+    if not source.partitioned:
+        return {"": _version(source, settings, client)}
+    return {str(y): _version(source.for_year(y), settings, client) for y in source.years()}
+
+
+def combine_versions(parts: dict[str, str]) -> str:
+    if set(parts) == {""}:
+        return parts[""]
+    return ";".join(f"{part}={version}" for part, version in sorted(parts.items()))
+
+
+def _version(source: catalog.Source, settings: Settings, client: ODataClient | None) -> str:
+    """Its tables' Modified stamps (live) or its files' checksum."""
+    if not (settings.live and source.live):
+        return snapshot_version(source, settings.snapshot_dir)
+    from .live import live_version  # the HTTP stack, for live runs only
+
+    return live_version(source, settings, client)
 
 
 STAMP_FIELDS = ("source_versions", "config_fingerprint", "area_definition", "source_mode", "scope", "focus_area")

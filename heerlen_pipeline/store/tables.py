@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import duckdb
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where it is used: a no-op refresh never needs it
+    import pandas as pd
 
 
 def sql_literal(text: object) -> str:
