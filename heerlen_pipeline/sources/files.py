@@ -63,10 +63,13 @@ def _bytes(source: Source, f: SourceFile, snapshot_dir: Path) -> bytes:
 
 
 def text_frame(rows: list[list[str]]) -> pd.DataFrame:
-    """Rows of text as columns c0..cN (short rows padded with ''): the one raw shape every reader takes."""
-    import pandas as pd
+    """Rows of text as columns c0..cN (short rows padded with ''): the one raw shape every reader takes. Built
+    column by column through Arrow, which gives pandas' Arrow-backed text without inferring a type per cell."""
+    import pyarrow as pa
+
     width = max(len(r) for r in rows)
-    return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=[f"c{i}" for i in range(width)])
+    columns = zip(*(r + [""] * (width - len(r)) if len(r) < width else r for r in rows), strict=True)
+    return pa.table({f"c{i}": pa.array(c, pa.string()) for i, c in enumerate(columns)}).to_pandas()
 
 
 def decode_csv(data: bytes, delimiter: str, encodings: tuple[str, ...] = ("utf-8-sig",), uniform: bool = True

@@ -27,7 +27,11 @@ def stage_part(con: duckdb.DuckDBPyConnection, source: catalog.Source, part: str
     if live:  # columns are OData keys, resolved through DataProperties when fetched
         mapping = read_frame(con, f"SELECT table_id, key, measure FROM raw.odata_measures WHERE {of_part} AND used", key)
         key_maps = {t: dict(zip(g.key, g.measure, strict=True)) for t, g in mapping.groupby("table_id")}
-    staged = stage_source(src, files, matcher, scope, resolver, key_maps)
+    staged = stage_source(src, files, matcher, scope, resolver, key_maps, con)
+    replace_part(con, "staging.observations", source.id, part)
+    if staged.observations_sql:  # staged in this connection: written from there, no frame in between
+        con.execute(f"INSERT INTO staging.observations BY NAME SELECT * REPLACE (? AS source_id), ? AS part "
+                    f"FROM ({staged.observations_sql})", key)
     intervals = None
     if live and source.live.intervals:
         titles = dict(con.execute(f"SELECT code, any_value(title) FROM raw.odata_dimensions WHERE {of_part} "
@@ -39,7 +43,6 @@ def stage_part(con: duckdb.DuckDBPyConnection, source: catalog.Source, part: str
     placement = read_frame(con, f"SELECT {', '.join(SCHOOL_COLUMNS)} FROM raw.school_placement WHERE {of_part}", key)
     if len(placement):  # DUO live: schools placed by address, not only by gemeente
         staged.schools = placement
-    replace_part(con, "staging.observations", source.id, part, staged.observations)
     replace_part(con, "staging.rejected", source.id, part, staged.rejected)
     replace_part(con, "staging.measure_map", source.id, part,
                  mapping.rename(columns={"key": "source_column"}) if live else staged.measure_map)

@@ -9,17 +9,19 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
+import duckdb
 import pandas as pd
 
 from ..catalog import Source, SourceFile
 from ..sources.files import is_footer
 from ..sources.headers import MeasureMatcher, SchemaDriftError, UnitMismatch, header_key, squash
+from ..store.layout import OBS_TYPES
 from .areas import NameResolver
-from .cells import parse_cells
+from .cells import cell_sql, clean_sql, status_sql
 
-OBS_COLUMNS = ["area_code", "year", "measure", "value", "unit", "status", "symbol", "source_id", "table_id",
-               "source_file", "row_nr"]
+OBS_COLUMNS = list(OBS_TYPES)
 SCHOOL_COLUMNS = ["area_code", "gemeente_code", "wijk_code"]
 REJECT_COLUMNS = ["source_id", "table_id", "source_file", "row_nr", "area", "field", "raw_value", "reason"]
 # The published types of the rejected rows and interval bounds: an empty frame would otherwise give NULL-typed columns.
@@ -33,11 +35,20 @@ class AreaNotResolved(ValueError):
 
 @dataclass
 class Staged:
-    observations: pd.DataFrame
     rejected: pd.DataFrame
     measure_map: pd.DataFrame
     schools: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SCHOOL_COLUMNS))
     out_of_scope_rows: int = 0
+    # The observations stay in DuckDB: a query (OBS_COLUMNS) on the connection `con`.
+    observations_sql: str | None = None
+    con: duckdb.DuckDBPyConnection | None = None
+
+    @cached_property
+    def observations(self) -> pd.DataFrame:
+        """The observations as a frame (for tests and small sources; stage_part writes them by SQL)."""
+        if self.observations_sql is None:
+            return pd.DataFrame(columns=OBS_COLUMNS)
+        return self.con.sql(self.observations_sql).to_arrow_table().to_pandas()
 
 
 @dataclass
@@ -48,6 +59,8 @@ class _Context:
     scope: set[str]
     resolver: NameResolver
     key_map: dict[str, str] | None = None  # live tables: OData key -> measure, resolved from DataProperties
+    con: duckdb.DuckDBPyConnection | None = None  # where the cells are unpivoted and parsed (see _finish)
+    n: int = 0  # the file's place among the source's files (`_f` of its cells)
 
     def where(self) -> str:
         return f"source {self.source.id}, table {self.file.table_id}, file {self.file.path}"
@@ -64,29 +77,46 @@ class _Context:
 def stage_source(
     source: Source, files: list[tuple[SourceFile, pd.DataFrame]], matcher: MeasureMatcher,
     scope: set[str], resolver: NameResolver, key_maps: dict[str, dict[str, str]] | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> Staged:
-    """`key_maps` (table_id -> {key: measure}) is given for live OData tables, whose columns are keys."""
+    """`key_maps` (table_id -> {key: measure}) is given for live OData tables, whose columns are keys.
+
+    The rows are read in pandas (headers, footers, filters, areas: work per row); their cells are unpivoted,
+    parsed and resolved by DuckDB (work per cell, see _finish) in the temporary table `_obs` of `con` (a
+    connection of its own when not given), where the observations stay: see Staged.observations_sql."""
+    con = con or duckdb.connect()
+    columns = ", ".join(f"{c} {t}" for c, t in OBS_TYPES.items())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _obs ({columns}, field VARCHAR, raw VARCHAR, error VARCHAR, "
+                "_f INTEGER, _pos INTEGER, _i BIGINT)")
+    units = {m.name: m.unit for m in matcher.measures.values()}
+    con.register("_units", pd.DataFrame({"measure": list(units), "unit": list(units.values())}))
     parts = []
-    for f, rows in files:
-        ctx = _Context(source, f, matcher, scope, resolver, (key_maps or {}).get(f.table_id))
+    for n, (f, rows) in enumerate(files):
+        ctx = _Context(source, f, matcher, scope, resolver, (key_maps or {}).get(f.table_id), con, n)
         reader = {"wide": _read_wide, "statline_export": _read_statline_export}[source.reader]
         parts.append(reader(ctx, rows))
+    con.unregister("_units")
     if not parts:  # a live-only source in a snapshot run
-        return Staged(pd.DataFrame(columns=OBS_COLUMNS), pd.DataFrame(columns=REJECT_COLUMNS),
+        return Staged(pd.DataFrame(columns=REJECT_COLUMNS),
                       pd.DataFrame(columns=["source_column", "measure", "source_id", "table_id", "source_file"]))
-    obs = pd.concat([p.observations for p in parts], ignore_index=True)
-    dup = obs.duplicated(["area_code", "year", "measure"], keep=False)
-    if dup.any():  # two files (or tables) of one source publish the same cell: the indicators would count it twice
-        d = obs[dup].sort_values(["area_code", "year", "measure"]).head(2)
-        raise SchemaDriftError(
-            f"source {source.id}: {d.area_code.iloc[0]} {d.year.iloc[0]} {d.measure.iloc[0]!r} appears more than once "
-            f"(in {' and '.join(sorted(set(d.source_file)))})")
+    kept = "(SELECT * FROM _obs WHERE status <> 'error')"
+    dup = con.execute(f"SELECT area_code, year, measure FROM {kept} GROUP BY ALL HAVING count(*) > 1 "
+                      "ORDER BY ALL LIMIT 1").fetchall()
+    if dup:  # two files (or tables) of one source publish the same cell: the indicators would count it twice
+        area, year, measure = dup[0]
+        in_files = con.execute(f"SELECT source_file FROM {kept} WHERE area_code = ? AND year = ? AND measure = ? "
+                               "ORDER BY _f, _pos, _i LIMIT 2", dup[0]).fetchall()
+        raise SchemaDriftError(f"source {source.id}: {area} {year} {measure!r} appears more than once "
+                               f"(in {' and '.join(sorted({f for (f,) in in_files}))})")
     return Staged(
-        observations=resolve_empty(obs, source.empty_cells)[OBS_COLUMNS],
         rejected=pd.concat([p.rejected for p in parts], ignore_index=True)[REJECT_COLUMNS],
         measure_map=pd.concat([p.measure_map for p in parts], ignore_index=True),
         schools=pd.concat([p.schools for p in parts], ignore_index=True).drop_duplicates("area_code"),
         out_of_scope_rows=sum(p.out_of_scope_rows for p in parts),
+        # Unordered: sorting a national KWB's millions of cells back into melt order costs seconds and changes
+        # no published value (every use of the observations aggregates or orders them itself).
+        observations_sql=f"SELECT {', '.join(OBS_COLUMNS)} FROM ({resolved_sql(kept, source.empty_cells)})",
+        con=con,
     )
 
 
@@ -223,9 +253,7 @@ def _read_wide(ctx: _Context, rows: pd.DataFrame) -> Staged:
         year_cols = {h: int(m.group(1)) for h in headers if (m := pattern.fullmatch(h))}
         if not year_cols:
             raise SchemaDriftError(f"{ctx.where()}: no column matches the period pattern {pattern.pattern!r}")
-        long = body.melt(id_vars=["area_code", "row_nr"], value_vars=list(year_cols), var_name="field", value_name="raw")
-        long["year"] = long["field"].map(year_cols)
-        long["measure"] = src.period_columns["measure"]
+        columns = [(h, h, src.period_columns["measure"], y) for h, y in year_cols.items()]
     else:
         if src.period_column:
             pcol = ctx.matcher.resolve_column(headers, src.period_column)
@@ -238,11 +266,9 @@ def _read_wide(ctx: _Context, rows: pd.DataFrame) -> Staged:
             skip.add(pcol)
         else:
             body = body.assign(year=ctx.file.year)
-        mapping = _map_headers(ctx, headers, skip)
-        long = body.melt(id_vars=["area_code", "row_nr", "year"], value_vars=list(mapping), var_name="field", value_name="raw")
-        long["measure"] = long["field"].map(mapping)
+        columns = [(h, h, m, None) for h, m in _map_headers(ctx, headers, skip).items()]
 
-    staged = _finish(ctx, long, rejected)
+    staged = _finish(ctx, body, columns, rejected)
     staged.schools = schools
     staged.out_of_scope_rows = out_of_scope
     return staged
@@ -285,58 +311,87 @@ def _read_statline_export(ctx: _Context, rows: pd.DataFrame) -> Staged:
     codes = pd.Series([ctx.resolver.top.get(n) for n in names], index=body.index)
     out_of_scope = int(codes.isna().sum())
     body = body[codes.notna()].assign(area_code=codes[codes.notna()])
-    long = body.melt(id_vars=["area_code", "row_nr"], value_vars=list(columns), var_name="field", value_name="raw")
-    long["measure"] = long["field"].map(lambda c: columns[c][0])
-    long["year"] = long["field"].map(lambda c: columns[c][1])
-    long["field"] = long["field"].map(lambda c: f"{rows.loc[topic_i, c]} {rows.loc[period_i, c]}")
-    staged = _finish(ctx, long, [])
+    fields = [(c, f"{rows.loc[topic_i, c]} {rows.loc[period_i, c]}", *columns[c]) for c in columns]
+    staged = _finish(ctx, body, fields, [])
     staged.out_of_scope_rows = out_of_scope
     return staged
 
 
-def _finish(ctx: _Context, long: pd.DataFrame, rejected: list[dict]) -> Staged:
-    parsed = parse_cells(long["raw"], ctx.file.decimal)
-    long = pd.concat([long.reset_index(drop=True), parsed.reset_index(drop=True)], axis=1)
-    bad = long[long.status == "error"]
-    rejected += [_reject(ctx, r.row_nr, r.area_code, r.field, r.raw, r.error) for r in bad.itertuples()]
-    long = long[long.status != "error"]
-    # Two headers naming the same measure must agree (the 2024 KWB export repeats 'Aantal inwoners').
-    dup = long.duplicated(["area_code", "year", "measure", "row_nr"], keep=False)
-    if dup.any():
-        clash = long[dup].groupby(["area_code", "year", "measure", "row_nr"])["value"].nunique(dropna=False)
-        if (clash > 1).any():
-            key = clash[clash > 1].index[0]
-            raise SchemaDriftError(f"{ctx.where()}: two columns map to measure {key[2]!r} with different values")
-        long = long[~long.duplicated(["area_code", "year", "measure", "row_nr"])]
-    units = {m.name: m.unit for m in ctx.matcher.measures.values()}
-    obs = pd.DataFrame({
-        "area_code": long.area_code.astype(str),
-        "year": long.year.astype(int),
-        "measure": long.measure,
-        "value": long.value,
-        "unit": long.measure.map(units),
-        "status": long.status,
-        "symbol": long.symbol,
-        "source_id": ctx.source.id,
-        "table_id": ctx.file.table_id,
-        "source_file": ctx.file.path,
-        "row_nr": long.row_nr.astype(int),
-    })
-    mm = (long[["field", "measure"]].drop_duplicates()
-          .assign(source_id=ctx.source.id, table_id=ctx.file.table_id, source_file=ctx.file.path))
-    return Staged(obs, pd.DataFrame(rejected, columns=REJECT_COLUMNS), mm.rename(columns={"field": "source_column"}))
+def _finish(ctx: _Context, body: pd.DataFrame, columns: list[tuple[str, str, str, int | None]],
+            rejected: list[dict]) -> Staged:
+    """The cells of `body`'s value columns, unpivoted and parsed by DuckDB into `_obs` in one statement.
+
+    `body` has one row per source row (row_nr, area_code, and year unless every column has its own); `columns`
+    are (column of body, field as named in the measure map, measure, year or None). Cells that are no number go
+    to `rejected`. `_pos` and `_i` keep melt order (column by column, rows in file order)."""
+    con, n = ctx.con, ctx.n
+    names = [f"v{k}" for k in range(len(columns))]
+    # .array keeps pandas' Arrow-backed text as it is: no Python object per cell on the way into DuckDB.
+    con.register("_body", pd.DataFrame({
+        "_i": range(len(body)), "row_nr": body["row_nr"].to_numpy(), "area_code": body["area_code"].astype(str).array,
+        "year": body["year"].to_numpy() if "year" in body else None,
+        **{v: body[c].array for v, (c, *_rest) in zip(names, columns, strict=True)}}))
+    con.register("_cols", pd.DataFrame({"col": names, "_pos": range(len(columns)), "field": [c[1] for c in columns],
+                                        "measure": [c[2] for c in columns],
+                                        "col_year": pd.array([c[3] for c in columns], dtype="Int64")}))
+    # Unpivot as unnest of two lists: NULLs kept (an absent cell is resolved like an empty one), and no columns
+    # at all (a file without a known measure) is an empty list, where UNPIVOT refuses.
+    unpivot = (f"SELECT _i, row_nr, area_code, year::BIGINT AS year, unnest({[*names]}::VARCHAR[]) AS col, "
+               f"unnest([{', '.join(f'{v}::VARCHAR' for v in names)}]::VARCHAR[]) AS raw FROM _body")
+    cells = cell_sql("text", "status", ctx.file.decimal)
+    con.execute(f"""INSERT INTO _obs BY NAME
+        SELECT area_code, year, measure, unit, status, row_nr, field, raw, _pos, _i,
+               {', '.join(f'{e} AS {c}' for c, e in cells.items())}, ? AS source_id, ? AS table_id,
+               ? AS source_file, ? AS _f
+        FROM (SELECT *, {status_sql('text', ctx.file.decimal)} AS status
+              FROM (SELECT l._i, l.row_nr, l.area_code, coalesce(c.col_year, l.year) AS year, c.measure, u.unit,
+                           c.field, c._pos, l.raw, {clean_sql('l.raw')} AS text
+                    FROM ({unpivot}) l JOIN _cols c USING (col) LEFT JOIN _units u USING (measure)))""",
+                [ctx.source.id, ctx.file.table_id, ctx.file.path, n])
+    for t in ("_body", "_cols"):
+        con.unregister(t)
+    bad = con.execute("SELECT row_nr, area_code, field, raw, error FROM _obs WHERE _f = ? AND status = 'error' "
+                      "ORDER BY _pos, _i", [n]).fetchall()
+    rejected += [_reject(ctx, *r) for r in bad]
+    if len({(c[2], c[3]) for c in columns}) < len(columns):
+        # Two headers naming the same measure must agree (the 2024 KWB export repeats 'Aantal inwoners').
+        clash = con.execute("""SELECT measure FROM _obs WHERE _f = ? AND status <> 'error'
+                               GROUP BY area_code, year, measure, row_nr
+                               HAVING count(DISTINCT value) + (count(value) < count(*))::INTEGER > 1
+                               ORDER BY area_code, year, measure, row_nr LIMIT 1""", [n]).fetchall()
+        if clash:
+            raise SchemaDriftError(f"{ctx.where()}: two columns map to measure {clash[0][0]!r} with different values")
+        con.execute("""DELETE FROM _obs o WHERE _f = ? AND status <> 'error' AND EXISTS (
+                           SELECT 1 FROM _obs p WHERE p._f = o._f AND p.status <> 'error' AND p.area_code = o.area_code
+                           AND p.year = o.year AND p.measure = o.measure AND p.row_nr = o.row_nr AND p._pos < o._pos)""",
+                    [n])
+    mm = con.sql("SELECT field AS source_column, measure FROM _obs WHERE _f = ? AND status <> 'error' "
+                 "GROUP BY field, measure ORDER BY min(_pos)", params=[n]).to_arrow_table().to_pandas()
+    mm = mm.assign(source_id=ctx.source.id, table_id=ctx.file.table_id, source_file=ctx.file.path)
+    return Staged(pd.DataFrame(rejected, columns=REJECT_COLUMNS), mm)
 
 
-def resolve_empty(obs: pd.DataFrame, reading: str) -> pd.DataFrame:
-    """An empty cell is 'missing' when nobody in the file has the measure that year (not (yet) published).
+def resolved_sql(table: str, reading: str) -> str:
+    """The rows of `table` (with source_file, year, measure, status) with their empty cells resolved.
+
+    An empty cell is 'missing' when nobody in the file has the measure that year (not (yet) published).
     Otherwise it depends on the file's format (`empty_cells` in sources.yaml): in a StatLine export, which
     prints `.` and `x` where a cell is withheld, an empty cell is 'not_applicable' (the CBS legend); in an
     OData delivery every symbol arrives as null, and a null beside published cells is read as withheld
     ('suppressed'), as CBS does for small areas."""
-    published = obs.status.eq("ok").groupby([obs.source_file, obs.year, obs.measure]).transform("any")
     beside = "not_applicable" if reading == "not_applicable" else "suppressed"
-    status = obs.status.where(obs.status != "empty", published.map({True: beside, False: "missing"}))
-    return obs.assign(status=status)
+    return f"""SELECT o.* REPLACE (CASE WHEN o.status <> 'empty' THEN o.status WHEN p.published THEN '{beside}'
+                                        ELSE 'missing' END AS status)
+               FROM {table} o JOIN (SELECT source_file, year, measure, bool_or(status = 'ok') AS published
+                                    FROM {table} GROUP BY ALL) p USING (source_file, year, measure)"""
+
+
+def resolve_empty(obs: pd.DataFrame, reading: str) -> pd.DataFrame:
+    """resolved_sql over a frame of observations."""
+    con = duckdb.connect()
+    con.register("_o", obs.assign(_i=range(len(obs)))[["_i", "source_file", "year", "measure", "status"]])
+    resolved = con.execute(f"SELECT status FROM ({resolved_sql('_o', reading)}) ORDER BY _i").fetchall()
+    return obs.assign(status=[s for (s,) in resolved])
 
 
 def _footers(cells: pd.DataFrame) -> pd.Series:
