@@ -30,25 +30,16 @@ SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.
 
 def record_checks(con: duckdb.DuckDBPyConnection, asset: str, rows: list[dict], run_id: str,
                   reused_from: str | None = None) -> None:
+    """Add outcomes to audit.check_results (created by store.layout.ensure_layout)."""
     now = datetime.now(UTC)
-    df = pd.DataFrame([{**r, "asset": asset, "run_id": run_id, "checked_at": now, "reused_from_run": reused_from}
-                       for r in rows], columns=CHECK_COLUMNS).astype({"reused_from_run": "object"})
-    con.execute("CREATE SCHEMA IF NOT EXISTS audit")
-    con.execute("CREATE TABLE IF NOT EXISTS audit.check_results (asset VARCHAR, check_name VARCHAR, severity VARCHAR, "
-                "passed BOOLEAN, observed VARCHAR, run_id VARCHAR, checked_at TIMESTAMP WITH TIME ZONE, "
-                "reused_from_run VARCHAR)")
-    con.execute("ALTER TABLE audit.check_results ADD COLUMN IF NOT EXISTS reused_from_run VARCHAR")  # older build DBs
-    con.register("_checks", df)
-    con.execute("INSERT INTO audit.check_results BY NAME SELECT * FROM _checks")
-    con.unregister("_checks")
+    con.executemany(f"INSERT INTO audit.check_results ({', '.join(CHECK_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [[asset, r["check_name"], r["severity"], r["passed"], r["observed"], run_id, now, reused_from]
+                     for r in rows])
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection, asset: str, outcome: ExpectationOutcome, rows: pd.DataFrame,
                 run_id: str) -> None:
     """Keep rejected rows (nothing is lost): one JSON record per row, with the reason and the run."""
-    con.execute("CREATE SCHEMA IF NOT EXISTS audit")
-    con.execute("CREATE TABLE IF NOT EXISTS audit.quarantined_rows (run_id VARCHAR, asset VARCHAR, check_name VARCHAR, "
-                "reason VARCHAR, source_file VARCHAR, row_nr BIGINT, record JSON, quarantined_at TIMESTAMP WITH TIME ZONE)")
     now = datetime.now(UTC)
     frame = pd.DataFrame({
         "run_id": run_id, "asset": asset, "check_name": outcome.label(), "reason": outcome.observed,
@@ -72,34 +63,46 @@ def _origin(con: duckdb.DuckDBPyConnection, source_id: str) -> str:
 
 
 def _validate(con: duckdb.DuckDBPyConnection, suite: str, rows_sql: str, run_id: str, forced: bool
-              ) -> tuple[list[ExpectationOutcome], pd.DataFrame | None, str | None]:
-    """A suite's outcomes, the rows it failed on (None when it passed) and the run whose result was re-used: on the
-    covering rows where the suite allows, on all rows when an expectation fails there; or the passing result of an
-    earlier run on the same content."""
+              ) -> Callable[[], tuple[list[ExpectationOutcome], pd.DataFrame | None, str | None]]:
+    """Start a suite; the returned function waits for its outcomes, the rows it failed on (None when it passed)
+    and the run whose result was re-used. The suite runs on the covering rows where it allows, on all rows when an
+    expectation fails there; or the passing result of an earlier run on the same content is re-used."""
     spec = load_suite(suite)
     result_key = compact.result_key(spec, compact.content_hash(con, rows_sql))
     if not forced and (reused := compact.reused_result(con, result_key)) is not None:
         outcomes, reused_from = reused
-        return outcomes, None, reused_from
-    if cover := compact.covering(spec):
-        outcomes = gx_worker.validate(read_frame(con, compact.covering_rows(rows_sql, cover)), spec)
+        return lambda: (outcomes, None, reused_from)
+    cover = compact.covering(spec)
+    frame = read_frame(con, compact.covering_rows(rows_sql, cover) if cover else rows_sql)
+    pending = gx_worker.submit(frame, spec)
+
+    def finish():
+        outcomes, df = pending(), None if cover else frame
+        if cover and not all(o.passed for o in outcomes):  # counts, samples and quarantine come from every row
+            df = read_frame(con, rows_sql)
+            outcomes = gx_worker.validate(df, spec)
         if all(o.passed for o in outcomes):
             compact.keep_result(con, result_key, suite, outcomes, run_id)
-            return outcomes, None, None
-    df = read_frame(con, rows_sql)
-    outcomes = gx_worker.validate(df, spec)
-    if all(o.passed for o in outcomes):
-        compact.keep_result(con, result_key, suite, outcomes, run_id)
-    return outcomes, df, None
+        return outcomes, df, None
+
+    return finish
 
 
 def suite_check(context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnection, key: dg.AssetKey,
-                name: str, table: str, suite: str, origin: str, rows_sql: str | None = None) -> dg.AssetCheckResult:
-    """A GX suite on `table` (or on the rows `rows_sql` selects from it) as a Dagster check result."""
-    asset = key.to_user_string()
+                name: str, table: str, suite: str, origin: str, rows_sql: str | None = None
+                ) -> Callable[[], dg.AssetCheckResult]:
+    """A GX suite on `table` (or on the rows `rows_sql` selects from it), started now; the returned function waits
+    for it and gives the Dagster check result (Checks.run does the SQL checks in between)."""
     run_id = context.op_execution_context.run_id
     forced = context.op_execution_context.run.tags.get(FORCE_CHECKS_TAG, "").lower() == "true"
-    outcomes, df, reused_from = _validate(con, suite, rows_sql or f"SELECT * FROM {table}", run_id, forced)
+    pending = _validate(con, suite, rows_sql or f"SELECT * FROM {table}", run_id, forced)
+    return lambda: _suite_result(con, key, name, table, suite, origin, run_id, *pending())
+
+
+def _suite_result(con: duckdb.DuckDBPyConnection, key: dg.AssetKey, name: str, table: str, suite: str, origin: str,
+                  run_id: str, outcomes: list[ExpectationOutcome], df: pd.DataFrame | None, reused_from: str | None
+                  ) -> dg.AssetCheckResult:
+    asset = key.to_user_string()
     record_checks(con, asset, [{"check_name": o.label(), "severity": o.severity, "passed": o.passed,
                                 "observed": o.observed} for o in outcomes], run_id, reused_from)
     failed = [o for o in outcomes if not o.passed]
@@ -136,7 +139,9 @@ def plain_check(context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnectio
                                                 if len(outcome.sample) else "_none_")})
 
 
-Check = Callable[[dg.AssetExecutionContext, duckdb.DuckDBPyConnection, Settings], dg.AssetCheckResult]
+# A check gives its result, or (a GX suite) a function that waits for it.
+Check = Callable[[dg.AssetExecutionContext, duckdb.DuckDBPyConnection, Settings],
+                 dg.AssetCheckResult | Callable[[], dg.AssetCheckResult]]
 
 
 @dataclass(frozen=True)
@@ -153,11 +158,13 @@ class Checks:
         return [dg.AssetCheckSpec(n, asset=self.key, description=d, blocking=True) for n, d, _ in self.checks]
 
     def run(self, context: dg.AssetExecutionContext, con: duckdb.DuckDBPyConnection, settings: Settings):
-        """The selected ones (a UI launch may leave some out)."""
+        """The selected ones (a UI launch may leave some out). A GX suite returns a function instead of a result:
+        it validates in the worker while the SQL checks run here, and is waited for after them."""
         selected = context.selected_asset_check_keys
-        for name, _d, fn in self.checks:
-            if dg.AssetCheckKey(self.key, name) in selected:
-                yield fn(context, con, settings)
+        results = [fn(context, con, settings) for name, _d, fn in self.checks
+                   if dg.AssetCheckKey(self.key, name) in selected]
+        for result in results:
+            yield result if isinstance(result, dg.AssetCheckResult) else result()
 
 
 def source_checks(source: catalog.Source):

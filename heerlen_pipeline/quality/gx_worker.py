@@ -16,6 +16,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 
 import pandas as pd
@@ -24,6 +25,7 @@ from .suites import ExpectationOutcome, validate_frame, warm_up
 
 RESULT_TIMEOUT_S = 900  # a suite on the national scope's covering rows takes seconds; on all its rows, a minute
 _worker: tuple[multiprocessing.Process, Connection] | None = None
+_unread = False  # a suite was sent and its outcomes not yet received
 
 
 def start() -> None:
@@ -39,32 +41,59 @@ def start() -> None:
 
 
 def stop() -> None:
-    global _worker
+    global _worker, _unread
     if _worker is not None:
         process, conn = _worker
         _worker = None
-        conn.close()
-        process.terminate()
-        process.join(5)
+        _unread = False
+        conn.close()  # an idle worker sees the pipe close and exits cleanly, releasing what it holds
+        process.join(1)
+        if process.is_alive():  # busy (importing GX, validating): at once
+            process.terminate()
+            process.join(5)
 
 
 def validate(frame: pd.DataFrame, suite: dict) -> list[ExpectationOutcome]:
-    if _worker is not None:
-        _process, conn = _worker
+    return submit(frame, suite)()
+
+
+def submit(frame: pd.DataFrame, suite: dict) -> Callable[[], list[ExpectationOutcome]]:
+    """Hand a suite to the worker and return at once: the step does its SQL checks while GX validates. Calling
+    the result waits for the outcomes. Without a worker (or when it died) the suite runs here."""
+    global _unread
+    if _worker is None:
+        outcomes = validate_frame(frame, suite)
+        return lambda: outcomes
+    _process, conn = _worker
+    try:
+        if _unread:  # a step that failed before taking its outcomes: they must not become this suite's
+            _take(conn, "an earlier suite")
+        conn.send((frame, suite))
+        _unread = True
+    except (EOFError, BrokenPipeError, ConnectionResetError):  # it died: run the suite here
+        stop()
+        return submit(frame, suite)
+
+    def result() -> list[ExpectationOutcome]:
         try:
-            conn.send((frame, suite))
-            if not conn.poll(RESULT_TIMEOUT_S):
-                stop()
-                raise TimeoutError(f"the Great Expectations worker gave no result for suite {suite['name']} "
-                                   f"within {RESULT_TIMEOUT_S} s")
-            kind, value = conn.recv()
-        except (EOFError, BrokenPipeError, ConnectionResetError):  # it died: run the suite here
+            kind, value = _take(conn, f"suite {suite['name']}")
+        except (EOFError, BrokenPipeError, ConnectionResetError):
             stop()
-        else:
-            if kind == "error":
-                raise value
-            return value
-    return validate_frame(frame, suite)
+            return validate_frame(frame, suite)
+        if kind == "error":
+            raise value
+        return value
+
+    return result
+
+
+def _take(conn: Connection, what: str):
+    global _unread
+    if not conn.poll(RESULT_TIMEOUT_S):
+        stop()
+        raise TimeoutError(f"the Great Expectations worker gave no result for {what} within {RESULT_TIMEOUT_S} s")
+    _unread = False
+    return conn.recv()
 
 
 def _serve(conn: Connection, parent: int) -> None:

@@ -54,6 +54,14 @@ def ensure_layout(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS staging")
     con.execute("CREATE SCHEMA IF NOT EXISTS audit")
     con.execute("CREATE TABLE IF NOT EXISTS audit.layout (version VARCHAR)")
+    # The check records outlive layouts (audit is never dropped); reused_from_run came later than the table.
+    con.execute("CREATE TABLE IF NOT EXISTS audit.check_results (asset VARCHAR, check_name VARCHAR, severity VARCHAR, "
+                "passed BOOLEAN, observed VARCHAR, run_id VARCHAR, checked_at TIMESTAMP WITH TIME ZONE, "
+                "reused_from_run VARCHAR)")
+    con.execute("ALTER TABLE audit.check_results ADD COLUMN IF NOT EXISTS reused_from_run VARCHAR")
+    con.execute("CREATE TABLE IF NOT EXISTS audit.quarantined_rows (run_id VARCHAR, asset VARCHAR, check_name VARCHAR, "
+                "reason VARCHAR, source_file VARCHAR, row_nr BIGINT, record JSON, "
+                "quarantined_at TIMESTAMP WITH TIME ZONE)")
     if con.execute("SELECT max(version) FROM audit.layout").fetchall()[0][0] == LAYOUT_VERSION:
         return
     if con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name IN ('raw', 'staging')").fetchall()[0][0]:
