@@ -9,7 +9,7 @@ import duckdb
 
 from .. import catalog
 from ..transform import gaps
-from ..transform.areas import compared
+from ..transform.areas import CBS_DEFINITION, compared
 
 # The report is the routekaart of the default focus area (a warehouse of another one gets none, render.py).
 FOCUS = catalog.load_focus_area()
@@ -81,7 +81,9 @@ def _clean(v):
 def load(con: duckdb.DuckDBPyConnection) -> Warehouse:
     build = (_rows(con, "SELECT * FROM marts.build_info") or [{}])[0]
     definition = build.get("area_definition") or "spoorlijn"
-    areas = _rows(con, "SELECT area_code, area_name, parent_code, definition FROM marts.areas WHERE level = 'wijk'")
+    # The focus area's wijken, under each definition (a national warehouse also has every other wijk: not here).
+    areas = _rows(con, "SELECT area_code, area_name, parent_code, definition FROM marts.areas "
+                       "WHERE level = 'wijk' AND definition <> ?", [CBS_DEFINITION])
     definitions: dict[str, dict[str, str]] = {}
     for a in areas:
         definitions.setdefault(a["definition"], {})[a["area_code"]] = a["parent_code"]

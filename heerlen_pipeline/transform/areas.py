@@ -18,6 +18,7 @@ def compared(focus: catalog.FocusArea) -> tuple[str, str, str, str]:
 
 
 _WIJK_LABEL = re.compile(r"^Wijk \d+ ")
+CBS_DEFINITION = "cbs"  # marts.areas.definition of an area that no programme-area definition changes
 
 
 class AreaResolutionError(ValueError):
@@ -27,10 +28,10 @@ class AreaResolutionError(ValueError):
 def areas_frame(spec: dict[str, Any], others: list[dict[str, str]] = ()) -> pd.DataFrame:
     """marts.areas: one row per area and definition ('cbs' for areas that do not depend on one); `others`
     are the areas outside Heerlen of a national run."""
-    rows = [{**a, "definition": "cbs"} for a in others]
+    rows = [{**a, "definition": CBS_DEFINITION} for a in others]
     for a in spec["cbs_areas"]:
         if a["level"] != "wijk":
-            rows.append({**a, "parent_code": a["parent_code"] or None, "definition": "cbs"})
+            rows.append({**a, "parent_code": a["parent_code"] or None, "definition": CBS_DEFINITION})
     for name, members in programme_members(spec).groupby("definition"):
         side = dict(zip(members.wijk_code, members.area_code, strict=True))
         for a in spec["cbs_areas"]:
