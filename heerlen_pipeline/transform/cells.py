@@ -12,8 +12,6 @@ into a Python object. `parse_cells` runs the same SQL over a pandas Series.
 
 from __future__ import annotations
 
-import sys
-
 import duckdb
 
 from ..store.tables import sql_list, sql_literal
@@ -24,8 +22,10 @@ NIL = ["-"]  # StatLine: nihil, the value is zero
 EMPTY = [""]
 # A plain number in the file's notation: point decimals (and exponents), or comma decimals.
 NUMBER = {".": r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?", ",": r"[-+]?[0-9]+(?:,[0-9]+)?"}
-# What Python's str.strip() strips (every character str.isspace() calls white space), as a regex class.
-_SPACE = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()) + "]"
+# What Python's str.strip() strips: every character str.isspace() calls white space (tests/unit checks the list).
+WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+              + "\u2028\u2029\u202f\u205f\u3000")
+_SPACE = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
 
 
 def clean_sql(expr: str) -> str:

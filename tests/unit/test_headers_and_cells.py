@@ -1,9 +1,11 @@
+import sys
+
 import pandas as pd
 import pytest
 
 from heerlen_pipeline import catalog
 from heerlen_pipeline.sources.headers import MeasureMatcher, UnitMismatch, header_key
-from heerlen_pipeline.transform.cells import parse_cells
+from heerlen_pipeline.transform.cells import WHITESPACE, parse_cells
 from heerlen_pipeline.transform.staging import resolve_empty
 
 
@@ -62,6 +64,17 @@ def test_cells_keep_suppression_and_reject_what_is_not_a_number():
     assert out.error.iloc[1] == "not a number: '33,4' (this file writes decimals with '.')"
     comma = parse_cells(pd.Series(["33,4", "33.4", "17282163"]), ",")  # a file declared `decimal: ","`
     assert comma.value.iloc[0] == 33.4 and comma.status.tolist() == ["ok", "error", "ok"]
+
+
+def test_cells_are_stripped_as_python_strips_them():
+    # DuckDB parses the cells; what counts as white space around them is Python's str.strip(), as before.
+    assert set(WHITESPACE) == {c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()}
+    cells = ["\u2028 5\u3000", "\xa0.\t", "\x1c\n", "1\u200b", "a\u2028b"]
+    out = parse_cells(pd.Series(cells))
+    assert out.status.tolist() == ["ok", "suppressed", "empty", "error", "error"]
+    assert out.value.iloc[0] == 5 and out.symbol.iloc[1] == "." and out.symbol.iloc[2] == ""
+    # U+200B (zero width space) is no white space to Python: the cell is text, and the reason shows it kept
+    assert out.error.iloc[3] == "not a number: '1\u200b'" and out.error.iloc[4] == "not a number: 'a\u2028b'"
 
 
 def test_the_cbs_legend_is_kept_apart():
