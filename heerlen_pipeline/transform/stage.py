@@ -9,9 +9,9 @@ import pandas as pd
 from .. import catalog
 from ..sources.headers import MeasureMatcher
 from ..store.layout import replace_part
-from ..store.tables import read_frame, write_frame
+from ..store.tables import read_frame, sql_literal, write_frame
 from .areas import NameResolver, areas_frame, programme_members
-from .staging import SCHOOL_COLUMNS, Staged, bound_side, stage_intervals, stage_source
+from .staging import OBS_COLUMNS, SCHOOL_COLUMNS, Staged, bound_side, stage_intervals, stage_source
 
 
 def stage_part(con: duckdb.DuckDBPyConnection, source: catalog.Source, part: str | None, live: bool, scope: set[str],
@@ -32,6 +32,9 @@ def stage_part(con: duckdb.DuckDBPyConnection, source: catalog.Source, part: str
     if staged.observations_sql:  # staged in this connection: written from there, no frame in between
         con.execute(f"INSERT INTO staging.observations BY NAME SELECT * REPLACE (? AS source_id), ? AS part "
                     f"FROM ({staged.observations_sql})", key)
+        con.execute("DROP TABLE _obs")  # the next part stages into a new one; from now on they are read from here:
+        staged.observations_sql = (f"SELECT {', '.join(OBS_COLUMNS)} FROM staging.observations "
+                                   f"WHERE source_id = {sql_literal(source.id)} AND part = {sql_literal(part or '')}")
     intervals = None
     if live and source.live.intervals:
         titles = dict(con.execute(f"SELECT code, any_value(title) FROM raw.odata_dimensions WHERE {of_part} "
