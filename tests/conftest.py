@@ -1,5 +1,5 @@
-"""Shared fixtures. The full pipeline runs once per session on the bundled real snapshot (`warehouse`), for both
-xdist workers together."""
+"""Shared fixtures. The full pipeline runs once per session on the bundled real snapshot (`warehouse`), and once
+live through the local mirror (`live_build`), each for both xdist workers together."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import pytest
 from heerlen_pipeline import catalog
 from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
 
+from .live_build import LiveBuild, shared_live_build
 from .odata_mirror import Mirror, bundled_tables, duo_fixture, mirror_assets
 from .runs import ROOT, shared_warehouse
 
@@ -65,6 +66,13 @@ def warehouse(tmp_path_factory) -> Path:
     """The published warehouse of a `heerlen run` on the bundled snapshot. Read it, never write it (copy it first).
     Built once for both xdist workers, in the session's shared temporary directory (tests/runs.py)."""
     return shared_warehouse(_shared_dir(tmp_path_factory.getbasetemp()))
+
+
+@pytest.fixture(scope="session")
+def live_build(tmp_path_factory) -> LiveBuild:
+    """The live refresh through the local mirror with a transient fault on six tables (tests/live_build.py). Copy its
+    build before running on it. Built once for both xdist workers, by whichever needs it first."""
+    return shared_live_build(_shared_dir(tmp_path_factory.getbasetemp()))
 
 
 @pytest.fixture
