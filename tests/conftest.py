@@ -1,5 +1,5 @@
-"""Shared fixtures. The full pipeline runs once per session on the bundled real snapshot (`warehouse`), for both
-xdist workers together."""
+"""Shared fixtures. The full pipeline runs once per session on the bundled real snapshot (`warehouse`), and once
+live through the local mirror (`live_build`), each for both xdist workers together."""
 
 from __future__ import annotations
 
@@ -16,20 +16,31 @@ import pytest
 from heerlen_pipeline import catalog
 from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
 
+from .live_build import LiveBuild, shared_live_build
 from .odata_mirror import Mirror, bundled_tables, duo_fixture, mirror_assets
 from .runs import ROOT, shared_warehouse
 
+# The files with the longest runs, longest first, so each worker starts on one and the shorter files fill in after:
+# the process faults build the session's live build and then kill and rebuild copies of it; the national scope needs
+# neither shared build; the bad-input runs read the shared warehouse (built in the background meanwhile); the fault
+# matrix reads the live build (ready by then). --dist loadfile hands a worker its next file when its current one is
+# nearly done, in this order.
+LONGEST_FIRST = ("faults/test_process_faults.py", "integration/test_national_scope.py", "faults/test_bad_input.py",
+                 "faults/test_fault_matrix.py")
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow tests first, in the order of their files (a file's slow tests may rely on it: the fault matrix's); then
-    the others that do not read the shared warehouse, then those that do. xdist (--dist loadfile
-    --no-loadscope-reorder) hands out the files in the order of their first test: the files with long runs start
-    at once on both workers, and the warehouse, built in the background from the start, is ready before most tests
-    need it."""
-    def rank(item: pytest.Item) -> int:
+    """The LONGEST_FIRST files first, in that order; then the other slow tests, in the order of their files (a file's
+    slow tests may rely on it: the fault matrix's); then the others that do not read the shared warehouse, then those
+    that do. xdist (--dist loadfile --no-loadscope-reorder) hands out the files in the order of their first test: the
+    files with long runs start at once on both workers, and the warehouse, built in the background from the start, is
+    ready before most tests need it."""
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        path = item.path.as_posix()
+        first = next((i for i, name in enumerate(LONGEST_FIRST) if path.endswith("tests/" + name)), len(LONGEST_FIRST))
         if item.get_closest_marker("slow"):
-            return 0
-        return 2 if "warehouse" in item.fixturenames else 1
+            return first, 0
+        return first, 2 if "warehouse" in item.fixturenames else 1
 
     items.sort(key=rank)  # stable
 
@@ -65,6 +76,13 @@ def warehouse(tmp_path_factory) -> Path:
     """The published warehouse of a `heerlen run` on the bundled snapshot. Read it, never write it (copy it first).
     Built once for both xdist workers, in the session's shared temporary directory (tests/runs.py)."""
     return shared_warehouse(_shared_dir(tmp_path_factory.getbasetemp()))
+
+
+@pytest.fixture(scope="session")
+def live_build(tmp_path_factory) -> LiveBuild:
+    """The live refresh through the local mirror with a transient fault on six tables (tests/live_build.py). Copy its
+    build before running on it. Built once for both xdist workers, by whichever needs it first."""
+    return shared_live_build(_shared_dir(tmp_path_factory.getbasetemp()))
 
 
 @pytest.fixture

@@ -1,15 +1,24 @@
 """Bad input from outside: a corrupted copy of the bundled snapshot (HEERLEN_SNAPSHOT_DIR) is blocked or
 warned as designed, with a clear message, the published warehouse unchanged when blocked, and an alert
 posted to a real HTTP receiver on 127.0.0.1 (plus the local alert log). For one blocked and one warned case
-the Dagster alert sensors are driven on the same recorded run and must post the same alerts, once."""
+the Dagster alert sensors are driven on the same recorded run and must post the same alerts, once.
+
+Those two end-to-end runs are also the refresh an analyst reads during (test_analyst_access.py's concern, on the
+same runs to spare a third): set up by a .env file as `dagster dev` reads one, over a published warehouse an analyst
+holds open read-only in another process. The open connection keeps its build, the refresh does not wait for it, and
+a new connection sees the new build when the run publishes."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -143,11 +152,23 @@ def test_corrupted_kwb_is_blocked_at_staging(case, snapshot_copy, tmp_path):
     assert not (tmp_path / "warehouse" / "heerlen.duckdb").exists()  # nothing published
 
 
+READER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+q = "SELECT (SELECT run_id FROM marts.build_info), (SELECT count(*) FROM marts.indicator_values)"
+print(*con.execute(q).fetchall()[0], flush=True)
+sys.stdin.readline()
+print(*con.execute(q).fetchall()[0], flush=True)
+"""
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case", END_TO_END)
-def test_corrupted_snapshot(case, warehouse, snapshot_copy, tmp_path, receiver, monkeypatch):
+def test_corrupted_snapshot_refreshed_while_an_analyst_reads(case, warehouse, snapshot_copy, tmp_path, receiver,
+                                                             monkeypatch):
     corrupt, outcome, words = CASES[case]
-    published = tmp_path / "warehouse" / "heerlen.duckdb"
+    home, published = tmp_path / "dagster_home", tmp_path / "warehouse" / "heerlen.duckdb"
+    home.mkdir()  # Dagster keeps the run there, for the sensor below and the run history the UI shows
     published.parent.mkdir()
     shutil.copy(warehouse, published)  # the last good warehouse
     before = published.read_bytes()
@@ -156,13 +177,40 @@ def test_corrupted_snapshot(case, warehouse, snapshot_copy, tmp_path, receiver, 
     monkeypatch.setenv("HEERLEN_ALERT_WEBHOOK_URL", receiver.url)
     monkeypatch.setenv("HEERLEN_ALERT_LOG", str(log))
     monkeypatch.setenv("DAGSTER_WEBSERVER_URL", "http://127.0.0.1:3000")
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))  # keep the run for the sensor below
-    (tmp_path / "dagster_home").mkdir()
     receiver.received.clear()
+    # A .env in the working directory sets the warehouse and DAGSTER_HOME for `heerlen run` as for `dagster dev`: its
+    # values win over the environment's and are gone again after the command.
+    (tmp_path / ".env").write_text(f"HEERLEN_WAREHOUSE={published}\nDAGSTER_HOME={home}\n", encoding="utf-8")
+    monkeypatch.setenv("HEERLEN_WAREHOUSE", str(tmp_path / "not_this.duckdb"))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(published)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    old_run, old_rows = reader.stdout.readline().split()
+    started = time.perf_counter()
 
-    err = cli("heerlen", "run", "--warehouse", str(published), "--snapshot-dir", str(snapshot_copy),
-              "--build-dir", str(tmp_path / "build"), expect=1 if outcome == "blocked" else 0).stderr
+    # In this process (the environment it leaves behind is checked below); publishes over the file the reader holds.
+    run = cli("heerlen", "run", "--snapshot-dir", str(snapshot_copy), expect=1 if outcome == "blocked" else 0)
+    refresh = time.perf_counter() - started
+    out, _ = reader.communicate("again\n", timeout=60)
+    assert out.split() == [old_run, old_rows]  # the open connection still sees the build it opened
+    assert f"heerlen: loaded HEERLEN_WAREHOUSE, DAGSTER_HOME from {tmp_path / '.env'}" in run.stderr
+    assert not (tmp_path / "not_this.duckdb").exists()
+    assert os.environ["HEERLEN_WAREHOUSE"] == str(tmp_path / "not_this.duckdb")  # restored after the command
+    assert "DAGSTER_HOME" not in os.environ
+    with duckdb.connect(str(published), read_only=True) as con:
+        new_run = con.execute("SELECT run_id FROM marts.build_info").fetchall()[0][0]
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        (recorded,) = instance.get_runs()  # in the run history the UI shows
+    assert recorded.job_name == "refresh_all"
+    if outcome == "warned":  # published: a new connection sees the new build
+        assert recorded.run_id == new_run != old_run and recorded.status == dg.DagsterRunStatus.SUCCESS
+        assert refresh < 180
+    else:
+        assert new_run == old_run and recorded.status == dg.DagsterRunStatus.FAILURE
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # for the sensor below, as `dagster dev` runs it
 
+    err = run.stderr
     for w in words:
         assert w in err or any(w in a["summary"] for a in receiver.received), (w, err[-3000:])
     if outcome == "blocked":

@@ -1,4 +1,4 @@
-"""The fault matrix (issue 7): faults, hostile input and process faults, on loopback only.
+"""The fault matrix (issue 7): faults and hostile input, on loopback only.
 
 The local CBS/DUO/PDOK mirror (tests/odata_mirror.py) injects the faults; a second server stands for
 "another host" and records whatever reaches it; tests/webhook_receiver.py takes the alerts. Fetch-level
@@ -6,15 +6,16 @@ cases run in-process. The rest runs the real `heerlen run` as a subprocess, the 
 pointing at the mirror, in as few runs as the cases allow:
 
 - one live refresh with a transient fault on each of six tables (500, 503 + Retry-After, 429, connection
-  reset, read timeout, truncated body): it succeeds, every landed row is exactly what the server holds, and
-  its values are the snapshot run's wherever both have them; a refresh after it downloads nothing, and one
-  whose re-published table keeps failing keeps the warehouse;
+  reset, read timeout, truncated body), the session's live build (tests/live_build.py): it succeeds, every
+  landed row is exactly what the server holds, and its values are the snapshot run's wherever both have them;
+  a refresh after it downloads nothing, and one whose re-published table keeps failing keeps the warehouse;
 - one live refresh on a copy of that build with a permanent fault in each of the five live sources (empty
   result, nextLink loop, HTML with 200, 401, a response far over the cap), the webhook set and a password
   in a base URL: it fails naming each, the last good warehouse stays byte for byte, and no secret is in its
-  output, alert log, build DB, warehouse, landing or Dagster's run storage;
-- kill -9 in staging and in publish (tests/kill_points.py stops the real CLI there), a run refused and one
-  waiting on the run lock, and a rebuild whose marts equal the first build's (idempotency).
+  output, alert log, build DB, warehouse, landing or Dagster's run storage.
+
+Process faults on copies of the same live build (kill -9, Ctrl-C and SIGTERM, the run lock, a damaged build
+database, idempotency) are in test_process_faults.py: another file, so the other xdist worker runs them meanwhile.
 
 Single faults already covered at the fetch level in test_live_sources.py are not repeated here (503 forever,
 404, HTML, malformed JSON, truncated forever, nextLink loop, size cap on a normal page).
@@ -24,14 +25,8 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-import hashlib
 import json
 import os
-import re
-import shutil
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -44,12 +39,11 @@ from heerlen_pipeline.sources.http import HttpClient, HttpError, same_host
 from heerlen_pipeline.sources.landing import Landing, LandingCorrupt, UnsafePath
 from heerlen_pipeline.sources.odata import ODataError
 from heerlen_pipeline.sources.odata_schema import UnsafeKey
-from heerlen_pipeline.store.build_db import set_aside_if_damaged
 
 from .. import live_helpers
+from ..live_build import Build, LiveBuild, assert_no_duplicate_keys, heerlen, parquet_hashes, run_env
 from ..live_helpers import client, fetch, only
 from ..odata_mirror import Fault, Mirror, Recorder, parse_filter
-from ..runs import Started, cli, materialize
 from ..webhook_receiver import WebhookReceiver
 
 FAST = dataclasses.replace(live_helpers.FAST, retries=2)
@@ -273,115 +267,17 @@ def test_a_body_that_trickles_in_is_cut_off_at_the_request_budget(sources, mirro
 
 # ---------------------------------------------------------------- the real process
 
-# Columns that legitimately differ between two builds of the same inputs: when it ran and which run it was
-# (and, in build_info, the code it ran: the same in CI, but other people's edits change it between runs here).
-VOLATILE = {"build_info": {"run_id", "built_at", "code_version", "config_fingerprint"}, "sources": {"fetched_at"},
-            "check_results": {"run_id", "checked_at", "reused_from_run"}}  # the earlier run whose suite result it is
-MART_KEYS = {"indicator_values": "indicator_id, area_code, year", "gaps": "indicator_id, year",
-             "programme_values": "definition, indicator_id, area_code, year", "areas": "area_code, definition",
-             "indicators": "indicator_id", "sources": "source_id, source_file"}
-
-
-def _table_hashes(con: duckdb.DuckDBPyConnection, relations: dict[str, str]) -> dict[str, str]:
-    """sha256 of each table's sorted rows, the VOLATILE columns left out."""
-    out = {}
-    for table, rel in relations.items():
-        cols = [c for c in con.execute(f"SELECT * FROM {rel} LIMIT 0").fetchdf().columns
-                if c not in VOLATILE.get(table, set())]
-        rows = sorted(repr(r) for r in con.execute(f"SELECT {', '.join(cols)} FROM {rel}").fetchall())
-        out[table] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
-    return out
-
-
-def mart_hashes(warehouse: Path) -> dict[str, str]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()]
-        return _table_hashes(con, {t: f"marts.{t}" for t in tables})
-
-
-def parquet_hashes(directory: Path) -> dict[str, str]:
-    with duckdb.connect() as con:
-        return _table_hashes(con, {p.stem: f"read_parquet('{p}')" for p in sorted(directory.glob("*.parquet"))})
-
-
-def build_info(warehouse: Path) -> dict:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute("SELECT * FROM marts.build_info").fetchdf().iloc[0].to_dict()
-
-
-def assert_no_duplicate_keys(warehouse: Path) -> None:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        for table, key in MART_KEYS.items():
-            dup = con.execute(f"SELECT {key}, count(*) FROM marts.{table} GROUP BY ALL HAVING count(*) > 1").fetchall()
-            assert dup == [], f"marts.{table}: duplicate {key}: {dup[:3]}"
-
-
 @dataclasses.dataclass
-class Build:
-    root: Path
-
-    @property
-    def warehouse(self) -> Path:
-        return self.root / "warehouse" / "heerlen.duckdb"
-
-    @property
-    def parquet(self) -> Path:
-        return self.root / "warehouse" / "parquet"
-
-    def copy(self, dst: Path) -> Build:
-        shutil.copytree(self.root, dst, symlinks=True)  # parquet/ is a (relative) symlink
-        return Build(dst)
-
-
-def _env(build: Build, urls: dict[str, str], assets_dir: Path, **extra: str) -> dict[str, str | None]:
-    """What a `heerlen run` of these tests sees: the mirror's (or no) URLs and assets, the build's directories;
-    no DAGSTER_HOME, webhook, alert log or lock timeout but those given."""
-    unset = {name: None for name in ("DAGSTER_HOME", "HEERLEN_ALERT_WEBHOOK_URL", "HEERLEN_ALERT_LOG", "HEERLEN_LOCK_TIMEOUT")}
-    return {**unset, **urls, "HEERLEN_ASSETS_DIR": str(assets_dir), "HEERLEN_WAREHOUSE": str(build.warehouse),
-            "HEERLEN_BUILD_DIR": str(build.root / "build"), "HEERLEN_LANDING_DIR": str(build.root / "landing"),
-            "HEERLEN_HTTP_BACKOFF": "0.01", "HEERLEN_HTTP_RETRIES": "3", **extra}
-
-
-def _heerlen(env: dict[str, str | None], *args: str, **how) -> subprocess.CompletedProcess | Started:
-    """`heerlen run` as its own process (see tests/runs.py for `at`, `marker`, `pause`, `background`)."""
-    return cli("heerlen", "run", *args, env=env, process=True, expect=how.pop("expect", None), **how)
-
-
-TRANSIENT = [  # one per table, all in one run
-    Fault("83487NED/TypedDataSet", "status", status=503, retry_after="1"),
-    Fault("84286NED/DataProperties", "status", status=500),
-    Fault("50090NED/TypedDataSet", "status", status=429, times=2),
-    Fault("84583NED/TypedDataSet", "reset"),
-    Fault("84799NED/TypedDataSet", "slow", seconds=2.5),  # over the 1 s read timeout of that run
-    Fault("85984NED/TypedDataSet", "truncate"),
-]
-
-
-@dataclasses.dataclass
-class Live:
-    mirror: Mirror
-    build: Build  # the last good warehouse every later process case starts from (a copy of it)
-    run: subprocess.CompletedProcess
-    seconds: float
-    faults: list[Fault]
-    log: list[dict]
-    hashes: dict[str, str]
+class Live(LiveBuild):
+    mirror: Mirror  # this module's mirror of the tables the live build was fetched from, for the runs after it
 
 
 @pytest.fixture(scope="module")
-def live(tables, duo, assets_dir, tmp_path_factory):
-    """The module's mirror, and a full live refresh through it with a transient fault on six tables."""
+def live(live_build, tables, duo):
+    """The session's live build (tests/live_build.py: a full live refresh through a mirror of these tables, with a
+    transient fault on six of them), and this module's mirror, serving the same rows, stamps and ETags."""
     with Mirror(tables, duo=duo) as m:
-        build = Build(tmp_path_factory.mktemp("live"))
-        faults = [dataclasses.replace(f) for f in TRANSIENT]
-        m.faults.extend(faults)
-        started = time.perf_counter()
-        run = _heerlen(_env(build, m.env(), assets_dir, HEERLEN_HTTP_READ_TIMEOUT="1"), "--live", expect=0)
-        seconds = time.perf_counter() - started
-        log = list(m.log)
-        m.faults.clear()
-        m.log.clear()
-        yield Live(m, build, run, seconds, faults, log, mart_hashes(build.warehouse))
+        yield Live(**vars(live_build), mirror=m)
 
 
 def _landed_vs_served(build: Build, mirror: Mirror) -> dict[str, tuple[int, int]]:
@@ -409,7 +305,7 @@ def test_transient_faults_recover_in_the_real_process_with_no_duplicate_rows(liv
     """500, 503 + Retry-After, 429 twice, connection reset, read timeout and a truncated body, each on
     another table of one live run: the run succeeds, every landed row is exactly what the server holds
     (none lost, none twice), and the marts have no duplicate keys. That a clean run gives the same marts
-    follows: the same landed rows make the same marts (the idempotency check in the process test below
+    follows: the same landed rows make the same marts (the idempotency check in test_process_faults.py
     rebuilds from this very landing and compares every table)."""
     assert [f.times for f in live.faults] == [0] * len(live.faults)  # every fault really happened
     faulted = {r["fault"] for r in live.log if r["fault"]}
@@ -440,7 +336,7 @@ def test_the_live_build_matches_the_snapshot_run_and_refreshes_only_what_changed
     recovered, as above) gives the snapshot run's values wherever both have them. A refresh right after it downloads
     nothing; CBS re-publishing 2018 while its download keeps failing fails the run, naming the URL, and keeps the
     warehouse. (A replay of this landing with no server at all gives the same marts, table for table: the kill
-    sequence's last run and the damaged-build-database run below both check that.)"""
+    sequence's last run in test_process_faults.py checks that.)"""
     assert not live.mirror.faults, "runs before the permanent-fault run sets its faults on the mirror"
     values = _values(live.build.warehouse)
     snap = _values(warehouse)
@@ -477,9 +373,9 @@ def test_the_live_build_matches_the_snapshot_run_and_refreshes_only_what_changed
 
     # Nothing changed upstream: the next refresh stops after one TableInfos per table and a HEAD per file.
     m, build = live.mirror, live.build.copy(tmp_path / "build")
-    env = _env(build, m.env(), assets_dir)
+    env = run_env(build, m.env(), assets_dir)
     m.log.clear()
-    again = _heerlen(env, "--live", expect=0)
+    again = heerlen(env, "--live", expect=0)
     assert "nothing changed upstream" in again.stdout
     assert all(r["method"] == "HEAD" or r["path"].endswith("/TableInfos") for r in m.log)
     assert sum(r["bytes"] for r in m.log if r["method"] == "HEAD") == 0
@@ -489,133 +385,13 @@ def test_the_live_build_matches_the_snapshot_run_and_refreshes_only_what_changed
     stamp, table.modified = table.modified, "2026-01-01T00:00:00"
     m.faults.append(Fault("84286NED/TypedDataSet", "status", status=404, times=99))
     try:
-        failed = _heerlen(env, "--live", expect=1)
+        failed = heerlen(env, "--live", expect=1)
     finally:
         table.modified = stamp
         m.faults.clear()
         m.log.clear()
     assert "HTTP 404" in failed.stderr and f"{m.url}/opendata/ODataFeed/odata/84286NED/TypedDataSet" in failed.stderr
     assert build.warehouse.read_bytes() == published
-
-
-OFFLINE = {"HEERLEN_CBS_ODATA_URL": "http://127.0.0.1:9", "HEERLEN_CBS_DATADERDEN_URL": "http://127.0.0.1:9",
-           "HEERLEN_DUO_URL": "http://127.0.0.1:9", "HEERLEN_PDOK_URL": "http://127.0.0.1:9"}
-
-
-def _state(build: Build) -> dict:
-    """What a reader sees: the warehouse's build and marts, and its Parquet twin's build and tables."""
-    info = build_info(build.warehouse)
-    with duckdb.connect() as con:
-        twin_run = con.execute(f"SELECT run_id FROM read_parquet('{build.parquet / 'build_info.parquet'}')").fetchone()[0]
-    return {"run_id": info["run_id"], "definition": info["area_definition"], "marts": mart_hashes(build.warehouse),
-            "twin": parquet_hashes(build.parquet), "twin_run_id": twin_run}
-
-
-@pytest.mark.slow
-def test_kill_9_in_staging_and_in_publish_and_two_runs_at_once(live, assets_dir, tmp_path, request):
-    """Runs rebuild from the landing (--replay: no network), on a copy of the live build (S0)."""
-    if any("failed_run" in item.fixturenames for item in request.session.items):
-        request.getfixturevalue("failed_run_started")  # the permanent-fault run, on the other core meanwhile
-    build = live.build.copy(tmp_path / "build")
-    env = _env(build, OFFLINE, assets_dir)
-    s0 = _state(build)
-    assert s0["twin"] == s0["marts"] and s0["twin_run_id"] == s0["run_id"]
-    published = build.warehouse.read_bytes()
-    molenberg = ("--replay", "--force", "--area-definition", "molenberg")  # S1: other values than S0
-
-    # 1. kill -9 while staging: the published warehouse and its twin are untouched.
-    run = _heerlen(env, *molenberg, at="staging", marker=tmp_path / "staging", background=tmp_path / "k1")
-    run.wait_for(tmp_path / "staging")
-    run.kill9()
-    assert build.warehouse.read_bytes() == published and _state(build) == s0
-
-    # 2. A run stopped in publish, after the new file was renamed in and before its Parquet twin is
-    # re-pointed (the one moment the two differ). Meanwhile another run, with a 1 s lock timeout, refuses
-    # with exit 75 and says why. Then kill -9: each of file and twin is still one complete build (S1, S0).
-    run = _heerlen(env, *molenberg, at="publish_swap", marker=tmp_path / "publish", background=tmp_path / "k2")
-    run.wait_for(tmp_path / "publish")
-    refused = _heerlen({**env, "HEERLEN_LOCK_TIMEOUT": "1"}, "--replay")
-    assert refused.returncode == 75, refused.stderr[-2000:]
-    assert f"another heerlen run holds {build.root / 'build' / 'run.lock'} (pid {run.proc.pid}" in refused.stderr
-    assert "after 1s; nothing was changed" in refused.stderr
-    run.kill9()
-    s1 = _state(build)
-    assert s1["definition"] == "molenberg" and s1["run_id"] != s0["run_id"] and set(s1["marts"]) >= set(s0["marts"])
-    assert s1["marts"]["indicator_values"] != s0["marts"]["indicator_values"]  # a different build indeed
-    assert s1["twin"] == s0["twin"] and s1["twin_run_id"] == s0["run_id"]
-
-    # 3. The next run brings the twin in line, then rebuilds S0's inputs (it stops at staging for a moment to
-    # signal it holds the lock). A third run started meanwhile waits for it, then finds nothing changed.
-    run = _heerlen(env, "--replay", at="staging", marker=tmp_path / "again", pause=0, background=tmp_path / "r3")
-    run.wait_for(tmp_path / "again")
-    waiter = _heerlen(env, "--replay", background=tmp_path / "waiter")
-    done, waited = run.finish(), waiter.finish()
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "was a build behind it; re-exported" in done.stderr and "heerlen run OK" in done.stdout
-    assert re.search(r"\n\d\d:\d\d:\d\d  (\d+) of \1  OK +report/index +\d+\.\d\ds\n", done.stderr)  # a line per step
-    assert waited.returncode == 0, waited.stderr[-3000:]
-    assert "another heerlen run holds" in waited.stderr and "waiting up to 3600s" in waited.stderr
-    assert "nothing changed upstream" in waited.stdout
-    # Idempotency: rebuilt from the same inputs as the live build, the marts are the same, table for table
-    # (sorted rows hashed; VOLATILE columns aside). The twin is in line with the file.
-    final = _state(build)
-    assert final["marts"] == live.hashes and final["twin"] == final["marts"]
-    assert final["definition"] == "spoorlijn" and final["twin_run_id"] == final["run_id"] != s0["run_id"]
-    assert_no_duplicate_keys(build.warehouse)
-    # Killed publishes leave nothing behind once a publish has run again: the set in use and the one before.
-    assert not list(build.warehouse.parent.glob(".*.tmp")) and len(list(build.warehouse.parent.glob(".parquet-*"))) == 2
-
-
-@pytest.mark.slow
-def test_ctrl_c_and_sigterm_end_the_run_at_once_and_a_damaged_build_database_is_rebuilt(live, assets_dir, tmp_path):
-    """SIGINT (a person at a terminal) in a raw step and SIGTERM (a scheduler, systemd, `timeout`) in staging: each
-    run ends within seconds with exit 130, publishes nothing and frees the run lock. Before, the raw steps'
-    RetryPolicy retried the interrupt and the run published anyway. Then the private build database is overwritten:
-    the next run moves it aside with a one-line message and rebuilds it (here from the landing), where before every
-    step waited out dagster-duckdb's ~100 s connection backoff."""
-    build = live.build.copy(tmp_path / "build")
-    env = _env(build, OFFLINE, assets_dir)
-    published = build.warehouse.read_bytes()
-    log = build.warehouse.parent / "alerts.jsonl"
-    logged_before = len(log.read_text().splitlines()) if log.exists() else 0
-    for sig, point in ((signal.SIGINT, "raw"), (signal.SIGTERM, "staging")):
-        run = _heerlen(env, "--replay", "--force", at=point, marker=tmp_path / point, background=tmp_path / point)
-        run.wait_for(tmp_path / point)
-        sent = time.monotonic()
-        os.kill(run.proc.pid, sig)
-        done = run.finish(60)
-        assert time.monotonic() - sent < 10, sig
-        assert done.returncode == 130 and "heerlen run INTERRUPTED" in done.stderr, done.stderr[-3000:]
-        assert build.warehouse.read_bytes() == published
-    alerts = [json.loads(line) for line in log.read_text().splitlines()[logged_before:]]
-    assert ["interrupted (Ctrl-C or SIGTERM); nothing was published" in a["summary"] for a in alerts] == [True, True]
-
-    db = build.root / "build" / "build.duckdb"
-    db.write_bytes(b"\x00not a database" * 4096)
-    started = time.monotonic()
-    # The lock is free again: a run that would give up after 1 s of waiting for it gets it at once.
-    again = _heerlen({**env, "HEERLEN_LOCK_TIMEOUT": "1"}, "--replay")
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert time.monotonic() - started < 120
-    assert "could not be opened (IO Error" in again.stderr and "moved it aside to build.duckdb.damaged-" in again.stderr
-    assert len(list(db.parent.glob("build.duckdb.damaged-*"))) == 1
-    assert mart_hashes(build.warehouse) == live.hashes  # the same marts as before, rebuilt
-
-
-@pytest.mark.parametrize("damage", ["overwritten", "truncated", "empty"])
-def test_what_counts_as_a_damaged_build_database(tmp_path, damage):
-    db = tmp_path / "build.duckdb"
-    with duckdb.connect(str(db)) as con:
-        con.execute("CREATE TABLE t AS SELECT range AS n FROM range(200000)")
-    assert set_aside_if_damaged(db) is None  # a good one stays
-    data = db.read_bytes()
-    db.write_bytes({"overwritten": b"garbage" * 1000, "truncated": data[: len(data) // 3], "empty": b""}[damage])
-    message = set_aside_if_damaged(db)
-    assert message and "moved it aside" in message and not db.exists()
-    assert len(list(tmp_path.glob("build.duckdb.damaged-*"))) == 1
-    with duckdb.connect(str(tmp_path / "held.duckdb")) as held:  # held by another connection: not damage
-        held.execute("SELECT 1")
-        assert set_aside_if_damaged(tmp_path / "held.duckdb") is None
 
 
 NEW_STAMP = "2026-01-01T00:00:00"  # CBS re-published: the run must download again
@@ -625,8 +401,7 @@ NEW_STAMP = "2026-01-01T00:00:00"  # CBS re-published: the run must download aga
 def failed_run_started(live, assets_dir, tmp_path_factory):
     """A live run on a copy of the live build with a permanent fault in each of the five live sources, the
     webhook set (its token in the path) and a password in the CBS base URL; Dagster keeps its run history
-    (DAGSTER_HOME) so the secrets test can search it. Started in the background: the kill sequence runs
-    offline meanwhile, so the two use both cores."""
+    (DAGSTER_HOME) so the secrets test can search it."""
     m, tmp = live.mirror, tmp_path_factory.mktemp("failed")
     build = live.build.copy(tmp / "build")
     before = {"warehouse": build.warehouse.read_bytes(), "parquet": parquet_hashes(build.parquet),
@@ -650,9 +425,9 @@ def failed_run_started(live, assets_dir, tmp_path_factory):
         webhook = receiver.url.replace("/hooks/alerts", f"/hooks/T000/{SECRET}")
         urls = {**m.env(), "HEERLEN_CBS_ODATA_URL": m.env()["HEERLEN_CBS_ODATA_URL"].replace(
             "http://", f"http://heerlen:{PASSWORD}@")}
-        env = _env(build, urls, assets_dir, HEERLEN_HTTP_MAX_BYTES="1000000", DAGSTER_HOME=str(home),
+        env = run_env(build, urls, assets_dir, HEERLEN_HTTP_MAX_BYTES="1000000", DAGSTER_HOME=str(home),
                    HEERLEN_ALERT_WEBHOOK_URL=webhook)
-        started = _heerlen(env, "--live", background=tmp / "run")
+        started = heerlen(env, "--live", background=tmp / "run")
         yield {"started": started, "build": build, "before": before, "home": home, "received": receiver.received,
                "faults": faults, "advice": advice}
         if started.proc.poll() is None:  # only when the tests reading it were deselected
@@ -731,26 +506,3 @@ def test_secrets_never_reach_logs_run_storage_or_the_warehouse(failed_run):
         hits = _files_with(build.root, secret) + _files_with(home, secret)  # alert log, build DB, warehouse,
         assert hits == [], f"{secret} found in {hits}"  # Parquet, landing; Dagster's run and event storage
     assert list(home.rglob("*.db")), "Dagster wrote its run storage under DAGSTER_HOME"
-
-
-def test_a_dagster_run_started_outside_the_cli_takes_the_same_run_lock(tmp_path, monkeypatch):
-    """A run from the UI, schedule or sensor waits for (here: gives up on) a `heerlen run` holding the lock."""
-    import dagster as dg
-
-    from heerlen_pipeline.settings import Settings
-
-    settings = Settings.from_env(warehouse=tmp_path / "w.duckdb", build_dir=tmp_path / "build")
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
-                               "from heerlen_pipeline.store.lock import hold; p = Path(sys.argv[1])\n"
-                               "with hold(p):\n    print('held', flush=True); time.sleep(30)",
-                               str(settings.build_dir / "run.lock")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        monkeypatch.setenv("HEERLEN_LOCK_TIMEOUT", "0.5")
-        with pytest.raises(dg.DagsterResourceFunctionError) as failed:
-            materialize(settings, "staging/areas", raise_on_error=True)
-        assert re.search(r"another run still holds .*run\.lock \(pid \d+ since", str(failed.value.__cause__))
-    finally:
-        holder.kill()
-        holder.wait()
-    assert materialize(settings, "staging/areas", raise_on_error=True).success  # free again

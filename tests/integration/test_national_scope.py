@@ -1,6 +1,11 @@
-"""`heerlen run --scope national` on the bundled real national files: values for every Dutch wijk (RIVM
-health 2012/2016/2020, KWB 2024 population), Heerlen-Noord's rank among them recomputed here from the CSV,
-and Heerlen's own figures identical to the default (Heerlen-only) build."""
+"""The national scope on the bundled real national files: values for every Dutch wijk (RIVM health 2012/2016/2020,
+KWB 2024 population), Heerlen-Noord's rank among them recomputed here from the CSV, and Heerlen's own figures
+identical to the default (Heerlen-only) build of `heerlen run`.
+
+The Heerlen-Noord national build is the whole graph started with the Dagster CLI (`dagster asset materialize`, as
+its own process, HEERLEN_SCOPE=national): one build shows both that the Dagster CLI materializes the same graph as
+`heerlen run` and what the national scope gives. Rotterdam-Zuid's is `heerlen run --scope national --focus-area`.
+`heerlen run` set up by a .env file is tested in test_analyst_access.py, on the refresh an analyst reads during."""
 
 from __future__ import annotations
 
@@ -23,7 +28,9 @@ KWB_2024 = BUNDLED_SNAPSHOT_DIR / "kwb" / "kwb_2024_bevolking_nl_gm_wk_heerlenbu
 def national_path(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("national")
     path = tmp / "national.duckdb"
-    cli("heerlen", "run", "--scope", "national", "--warehouse", str(path), "--build-dir", str(tmp / "build"))
+    cli("dagster", "asset", "materialize", "-m", "heerlen_pipeline.definitions", "--select", "*",
+        "--partition-range", "2016...2025", cwd=tmp, env={"HEERLEN_SCOPE": "national", "HEERLEN_WAREHOUSE": path,
+                                                           "HEERLEN_BUILD_DIR": tmp / "build", "DAGSTER_HOME": None})
     return path
 
 
@@ -109,6 +116,13 @@ def test_heerlen_figures_do_not_depend_on_the_scope(national, wh):
          "OR area_code = 'NL00' ORDER BY ALL")
     assert national.execute(q).fetchall() == wh.execute(q).fetchall()
     assert wh.execute("SELECT count(*) FROM marts.national_rank").fetchall() == [(0,)]  # no peers in a Heerlen build
+
+
+@pytest.mark.slow
+def test_dagster_cli_materializes_the_same_graph(national):
+    """The Dagster CLI's build (national_path) holds the graph's values: bijstand per 1,000 in Heerlen-Noord, 2018."""
+    assert national.execute("SELECT value FROM marts.indicator_values WHERE indicator_id = 'WRK-01' "
+                            "AND area_code = 'HEERLEN-NOORD' AND year = 2018").fetchone()[0] == pytest.approx(3310 / 53385 * 1000)
 
 
 def test_scope_is_validated():

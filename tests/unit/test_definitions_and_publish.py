@@ -1,5 +1,5 @@
 """The definitions load; publish swaps the warehouse atomically and refuses what it must; a wrong setting stops
-before any work. No pipeline run (tests/integration/test_cli_runs.py starts the whole graph)."""
+before any work. No pipeline run (tests/integration/test_national_scope.py starts the whole graph with the Dagster CLI)."""
 
 import dataclasses
 import re
