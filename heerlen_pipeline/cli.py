@@ -76,13 +76,14 @@ def _refresh(args: argparse.Namespace, settings: Settings) -> int:
           f"(area definition {settings.area_definition})", file=sys.stderr, flush=True)
     from .quality import gx_worker
 
-    gx_worker.start()  # GX imports in its own process while Dagster starts up here
+    own_worker = gx_worker.start()  # GX imports in its own process while Dagster starts up here
     try:
         from .defs.run import refresh  # imported here: a no-op refresh should not pay for Dagster's start-up
 
         run = refresh(settings, args.verbose, args.force_checks)
     finally:
-        gx_worker.stop()
+        if own_worker:  # a worker its caller started (the test suite's) serves the caller's next runs too
+            gx_worker.stop()
     elapsed = time.perf_counter() - started
     if run.alerts:
         sink = run.sink

@@ -3,9 +3,9 @@
 `cli("heerlen", "run", ...)` and `cli("dagster", "asset", "materialize", ...)` run a command line as a person
 types it and return a `subprocess.CompletedProcess` (exit code, stdout, stderr) either way:
 
-- `heerlen` runs in this process by default (Dagster is imported once per worker, not per run), its output
-  captured; `process=True` starts it as its own process, which a test needs for a HEERLEN_ASSETS_DIR of its
-  own (read when the package is imported) and for kill -9 and signals. `dagster` always runs as its own process.
+- `heerlen` runs in this process by default (Dagster is imported once per xdist worker, and GX once, in the GX
+  worker the runs share), its output captured; `process=True` starts it as its own process, which a test needs
+  for a HEERLEN_ASSETS_DIR of its own (read when the package is imported) and for kill -9 and signals. `dagster` always runs as its own process.
 - `env` is laid over the environment for that run only; a name mapped to None is removed. `cwd` likewise.
 - `expect` is the exit code the run must end with (None: any); otherwise the test fails with the end of stderr.
 - `timeout` (seconds) applies to a separate process.
@@ -82,7 +82,9 @@ def cli(program: str, *args: str, env: Mapping[str, str | os.PathLike | None] | 
     if "HEERLEN_ASSETS_DIR" in env:
         raise ValueError("HEERLEN_ASSETS_DIR is read when the package is imported: run with process=True")
     from heerlen_pipeline.cli import main
+    from heerlen_pipeline.quality import gx_worker
 
+    gx_worker.start()  # one GX worker (and GX import) for all of this process's runs, not one per run
     out, err = io.StringIO(), io.StringIO()
     with _environment(env, cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(list(args))

@@ -28,16 +28,20 @@ _worker: tuple[multiprocessing.Process, Connection] | None = None
 _unread = False  # a suite was sent and its outcomes not yet received
 
 
-def start() -> None:
-    """Start the worker now; it imports GX while the run starts up and lands its sources."""
+def start() -> bool:
+    """Start the worker now; it imports GX while the run starts up and lands its sources. False when one is
+    running already (a process that runs many refreshes, such as the test suite, keeps one for all of them)."""
     global _worker
-    if _worker is None:
-        context = multiprocessing.get_context("spawn")
-        ours, theirs = context.Pipe()
-        process = context.Process(target=_serve, args=(theirs, os.getpid()), name="gx-worker", daemon=True)
-        process.start()
-        theirs.close()
-        _worker = (process, ours)
+    if _worker is not None and _worker[0].is_alive():
+        return False
+    stop()  # one that died: forget it
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    process = context.Process(target=_serve, args=(theirs, os.getpid()), name="gx-worker", daemon=True)
+    process.start()
+    theirs.close()
+    _worker = (process, ours)
+    return True
 
 
 def stop() -> None:
