@@ -12,7 +12,6 @@ tables: it serves the same rows, Modified stamps and ETags (the ETag is a checks
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import hashlib
 import json
 import shutil
@@ -23,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from .odata_mirror import Fault, Mirror, bundled_tables, duo_fixture, mirror_assets
-from .runs import Started, cli
+from .runs import Started, build_once, cli
 
 # Columns that legitimately differ between two builds of the same inputs: when it ran and which run it was
 # (and, in build_info, the code it ran: the same in CI, but other people's edits change it between runs here).
@@ -126,11 +125,7 @@ class LiveBuild:
 
 def shared_live_build(shared: Path) -> LiveBuild:
     root = shared / "live-run"
-    with open(shared / "live-run.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed, also when the build fails
-        if not (root / "record.json").exists():
-            shutil.rmtree(root, ignore_errors=True)
-            _build(root)
+    build_once(root, "record.json", lambda: _build(root))
     doc = json.loads((root / "record.json").read_text())
     return LiveBuild(Build(root / "live"), subprocess.CompletedProcess(doc["args"], doc["returncode"], doc["stdout"],
                                                                        doc["stderr"]),

@@ -5,7 +5,8 @@ types it and return a `subprocess.CompletedProcess` (exit code, stdout, stderr) 
 
 - `heerlen` runs in this process by default (Dagster is imported once per xdist worker, and GX once, in the GX
   worker the runs share), its output captured; `process=True` starts it as its own process, which a test needs
-  for a HEERLEN_ASSETS_DIR of its own (read when the package is imported) and for kill -9 and signals. `dagster` always runs as its own process.
+  for a HEERLEN_ASSETS_DIR of its own (read when the package is imported) and for kill -9 and signals.
+  `dagster` always runs as its own process.
 - `env` is laid over the environment for that run only; a name mapped to None is removed. `cwd` likewise.
 - `expect` is the exit code the run must end with (None: any); otherwise the test fails with the end of stderr.
 - `timeout` (seconds) applies to a separate process.
@@ -34,7 +35,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -174,17 +175,27 @@ def problems(result) -> list[str]:
                    if not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR]
 
 
+def build_once(root: Path, done: str, build: Callable[[], None]) -> None:
+    """`build` into `root` unless `root/done` says a build finished there: whoever takes the lock first builds, the
+    other xdist workers wait for it (and rebuild if it failed)."""
+    with open(root.with_name(f"{root.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed, also when the build fails
+        if not (root / done).exists():
+            shutil.rmtree(root, ignore_errors=True)
+            build()
+
+
 def shared_warehouse(shared: Path) -> Path:
     from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
 
     tmp = shared / "warehouse-run"
-    with open(shared / "warehouse-run.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed, also when the build fails
-        if not (tmp / "built").exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-            cli("heerlen", "run", "--warehouse", str(tmp / "warehouse" / "heerlen.duckdb"), "--build-dir",
-                str(tmp / "build"), "--snapshot-dir", str(BUNDLED_SNAPSHOT_DIR), "--area-definition", "spoorlijn")
-            (tmp / "built").touch()
+
+    def build() -> None:
+        cli("heerlen", "run", "--warehouse", str(tmp / "warehouse" / "heerlen.duckdb"), "--build-dir",
+            str(tmp / "build"), "--snapshot-dir", str(BUNDLED_SNAPSHOT_DIR), "--area-definition", "spoorlijn")
+        (tmp / "built").touch()
+
+    build_once(tmp, "built", build)
     return tmp / "warehouse" / "heerlen.duckdb"
 
 
