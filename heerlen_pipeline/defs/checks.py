@@ -20,10 +20,9 @@ from .. import catalog
 from ..quality import checks, compact, gx_worker
 from ..quality.suites import ExpectationOutcome, load_suite, offending_rows
 from ..settings import Settings
-from ..store.layout import OBS_TYPES
+from ..store.layout import CHECK_TYPES, OBS_TYPES
 from ..store.tables import read_frame, sql_literal
 
-CHECK_COLUMNS = ["asset", "check_name", "severity", "passed", "observed", "run_id", "checked_at", "reused_from_run"]
 FORCE_CHECKS_TAG = "heerlen/force-checks"  # validate every suite again, re-using no earlier result
 SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.WARN}
 
@@ -32,7 +31,7 @@ def record_checks(con: duckdb.DuckDBPyConnection, asset: str, rows: list[dict], 
                   reused_from: str | None = None) -> None:
     """Add outcomes to audit.check_results (created by store.layout.ensure_layout)."""
     now = datetime.now(UTC)
-    con.executemany(f"INSERT INTO audit.check_results ({', '.join(CHECK_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    con.executemany(f"INSERT INTO audit.check_results ({', '.join(CHECK_TYPES)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [[asset, r["check_name"], r["severity"], r["passed"], r["observed"], run_id, now, reused_from]
                      for r in rows])
 

@@ -17,6 +17,10 @@ LAYOUT_VERSION = "2"  # 1: a table per source and year, views over them; 2: a ta
 OBS_TYPES = {"area_code": "VARCHAR", "year": "BIGINT", "measure": "VARCHAR", "value": "DOUBLE", "unit": "VARCHAR",
              "status": "VARCHAR", "symbol": "VARCHAR", "source_id": "VARCHAR", "table_id": "VARCHAR",
              "source_file": "VARCHAR", "row_nr": "BIGINT"}
+# audit.check_results: one row per check outcome of a run.
+CHECK_TYPES = {"asset": "VARCHAR", "check_name": "VARCHAR", "severity": "VARCHAR", "passed": "BOOLEAN",
+               "observed": "VARCHAR", "run_id": "VARCHAR", "checked_at": "TIMESTAMP WITH TIME ZONE",
+               "reused_from_run": "VARCHAR"}
 # Per-source tables: columns and types (`source_id` is among them or added; `part` is always added).
 PER_SOURCE: dict[str, dict[str, str]] = {
     # Every source file's rows exactly as received: c0..cN as text (widened as wider files arrive), row 0 a CSV's
@@ -49,15 +53,14 @@ def _columns(types: dict[str, str]) -> str:
 
 
 def ensure_layout(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the tables of the layout if missing, once per database; an older layout is dropped first."""
+    """Create the tables of the layout if missing (the per-source ones once per database); an older layout is
+    dropped first."""
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     con.execute("CREATE SCHEMA IF NOT EXISTS staging")
     con.execute("CREATE SCHEMA IF NOT EXISTS audit")
     con.execute("CREATE TABLE IF NOT EXISTS audit.layout (version VARCHAR)")
     # The check records outlive layouts (audit is never dropped); reused_from_run came later than the table.
-    con.execute("CREATE TABLE IF NOT EXISTS audit.check_results (asset VARCHAR, check_name VARCHAR, severity VARCHAR, "
-                "passed BOOLEAN, observed VARCHAR, run_id VARCHAR, checked_at TIMESTAMP WITH TIME ZONE, "
-                "reused_from_run VARCHAR)")
+    con.execute(f"CREATE TABLE IF NOT EXISTS audit.check_results ({', '.join(f'{c} {t}' for c, t in CHECK_TYPES.items())})")
     con.execute("ALTER TABLE audit.check_results ADD COLUMN IF NOT EXISTS reused_from_run VARCHAR")
     con.execute("CREATE TABLE IF NOT EXISTS audit.quarantined_rows (run_id VARCHAR, asset VARCHAR, check_name VARCHAR, "
                 "reason VARCHAR, source_file VARCHAR, row_nr BIGINT, record JSON, "
