@@ -14,6 +14,7 @@ published cells it is computed from (a KWB wijk count rounded to 5 lies within 2
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import duckdb
@@ -25,9 +26,12 @@ from ..store.tables import sql_literal
 MIN_BASE = 100  # derived values with a denominator under 100 (people, households) are suppressed
 MIN_COVERAGE = 0.9  # a programme-area value resting on less of its people is published as 'low_coverage'
 POPULATION = "inhabitants"  # the measure coverage is counted in (assets/measures.csv)
-VALUE_COLUMNS = ["definition", "indicator_id", "area_code", "year", "value", "numerator", "denominator",
-                 "coverage", "status", "symbol", "value_lower", "value_upper", "uncertainty", "reference_period",
-                 "source_table"]
+VALUE_TYPES = {"definition": "VARCHAR", "indicator_id": "VARCHAR", "area_code": "VARCHAR", "year": "BIGINT",
+               "value": "DOUBLE", "numerator": "DOUBLE", "denominator": "DOUBLE", "coverage": "DOUBLE",
+               "status": "VARCHAR", "symbol": "VARCHAR", "value_lower": "DOUBLE", "value_upper": "DOUBLE",
+               "uncertainty": "VARCHAR", "reference_period": "VARCHAR", "source_table": "VARCHAR"}
+VALUE_COLUMNS = list(VALUE_TYPES)
+PEOPLE = "_people"  # a member wijk's published population per year, built once per theme by build_indicator_values
 _SAFE = re.compile(r"^[a-z0-9_]+$")
 
 
@@ -88,7 +92,7 @@ def _half(refs: tuple[MeasureRef, ...], facts: Facts) -> str:
     return f"CASE measure {' '.join(cases)} ELSE 0 END" if cases else "0"
 
 
-def _measure_cte(name: str, refs: tuple[MeasureRef, ...], facts: Facts) -> str:
+def measure_sql(refs: tuple[MeasureRef, ...], facts: Facts) -> str:
     """One row per (area, year): the sum of the referenced measures, 'ok' only when all are published, the
     rounding half-widths summed (`half`), the legend symbol of a cell that is not published, whether a model
     estimate is among them, and `tables` = string_agg(DISTINCT table_id, ' + ' ORDER BY table_id). That
@@ -101,7 +105,7 @@ def _measure_cte(name: str, refs: tuple[MeasureRef, ...], facts: Facts) -> str:
     estimate = (f"bool_or(source_id IN ({', '.join(_lit(s) for s in sorted(facts.estimates))}))"
                 if facts.estimates else "false")
     n = len(refs)
-    return f"""{name}_agg AS (
+    return f"""WITH m_agg AS (
     SELECT area_code, year,
            CASE WHEN count(*) FILTER (WHERE status = 'ok') = {n} THEN {_sum("value")} END AS value,
            CASE WHEN count(*) FILTER (WHERE status = 'ok') = {n} THEN 'ok'
@@ -112,18 +116,34 @@ def _measure_cte(name: str, refs: tuple[MeasureRef, ...], facts: Facts) -> str:
            min(table_id) AS first_table, max(table_id) AS last_table
     FROM staging.observations WHERE {where}
     GROUP BY area_code, year),
-{name}_tables AS (
+m_tables AS (
     SELECT o.area_code, o.year, string_agg(DISTINCT o.table_id, ' + ' ORDER BY o.table_id) AS tables
     FROM staging.observations o
-    SEMI JOIN (SELECT area_code, year FROM {name}_agg WHERE first_table <> last_table) m
+    SEMI JOIN (SELECT area_code, year FROM m_agg WHERE first_table <> last_table) m
         ON o.area_code IS NOT DISTINCT FROM m.area_code AND o.year IS NOT DISTINCT FROM m.year
     WHERE {where}
-    GROUP BY o.area_code, o.year),
-{name} AS (
-    SELECT a.area_code, a.year, a.value, a.status, a.symbol, a.half, a.estimate,
-           CASE WHEN a.first_table = a.last_table THEN a.first_table ELSE t.tables END AS tables
-    FROM {name}_agg a LEFT JOIN {name}_tables t
-        ON a.area_code IS NOT DISTINCT FROM t.area_code AND a.year IS NOT DISTINCT FROM t.year)"""
+    GROUP BY o.area_code, o.year)
+SELECT a.area_code, a.year, a.value, a.status, a.symbol, a.half, a.estimate,
+       CASE WHEN a.first_table = a.last_table THEN a.first_table ELSE t.tables END AS tables
+FROM m_agg a LEFT JOIN m_tables t
+    ON a.area_code IS NOT DISTINCT FROM t.area_code AND a.year IS NOT DISTINCT FROM t.year"""
+
+
+def input_refs(ind: Indicator) -> list[tuple[MeasureRef, ...]]:
+    """The measure sums an indicator's SQL reads (each one `measure_sql`)."""
+    if ind.method in ("ratio", "school_ratio"):
+        return [ind.numerator, ind.denominator]
+    if ind.method == "weighted_mean":
+        return [(ind.measure,), ind.weight]
+    return [(ind.measure,)]
+
+
+Inputs = dict[tuple[MeasureRef, ...], str]  # measure sums already computed, by the table that holds them
+
+
+def _measure_cte(name: str, refs: tuple[MeasureRef, ...], facts: Facts, inputs: Inputs | None) -> str:
+    held = (inputs or {}).get(refs)
+    return f"{name} AS (SELECT * FROM {held or f'({measure_sql(refs, facts)})'})"
 
 
 def _interval_cte(ref: MeasureRef) -> str:
@@ -148,14 +168,15 @@ def _uncertainty(bounded: str) -> str:
             f"WHEN {bounded} THEN 'rounding' ELSE 'exact' END")
 
 
-def indicator_sql(ind: Indicator, facts: Facts | None = None) -> str:
+def indicator_sql(ind: Indicator, facts: Facts | None = None, inputs: Inputs | None = None) -> str:
+    """The values of one indicator; `inputs` are measure sums build_indicator_values computed once for a theme."""
     facts = facts or Facts.load()
     if ind.method in ("school_ratio", "school_sum"):
-        return _school_sql(ind, facts)
+        return _school_sql(ind, facts, inputs)
     scale, iid = ind.scale, f"'{ind.id}'"
     no_interval = "NULL::DOUBLE AS lo, NULL::DOUBLE AS hi"
     if ind.method == "ratio":
-        ctes = [_measure_cte("num", ind.numerator, facts), _measure_cte("den", ind.denominator, facts)]
+        ctes = [_measure_cte("num", ind.numerator, facts, inputs), _measure_cte("den", ind.denominator, facts, inputs)]
         base = f"""base AS (
     SELECT n.area_code, n.year,
            n.value AS num, d.value AS den,
@@ -178,7 +199,8 @@ def indicator_sql(ind: Indicator, facts: Facts | None = None) -> str:
         small_base = f"den < {MIN_BASE}"
         prog_small = f"{_sum('den')} < {MIN_BASE}"
     elif ind.method == "weighted_mean":
-        ctes = [_measure_cte("val", (ind.measure,), facts), _measure_cte("wt", ind.weight, facts), _interval_cte(ind.measure)]
+        ctes = [_measure_cte("val", (ind.measure,), facts, inputs), _measure_cte("wt", ind.weight, facts, inputs),
+                _interval_cte(ind.measure)]
         base = f"""base AS (
     SELECT v.area_code, v.year, v.value AS num, w.value AS den, v.status AS inputs, w.status AS weight_status,
            v.symbol, v.half AS num_half, coalesce(w.half, 0) AS den_half, v.estimate, i.lo, i.hi,
@@ -200,7 +222,7 @@ def indicator_sql(ind: Indicator, facts: Facts | None = None) -> str:
         small_base = "false"  # published values: CBS applied its own disclosure rules
         prog_small = f"{_sum('den')} < {MIN_BASE}"
     else:  # sum
-        ctes = [_measure_cte("val", (ind.measure,), facts)]
+        ctes = [_measure_cte("val", (ind.measure,), facts, inputs)]
         base = f"""base AS (
     SELECT area_code, year, value AS num, NULL::DOUBLE AS den, status AS inputs, symbol, half AS num_half,
            0 AS den_half, estimate, {no_interval}, tables FROM val)"""
@@ -236,9 +258,7 @@ cbs AS (
     FROM cbs_v),
 members AS (
     SELECT m.*, count(*) OVER (PARTITION BY m.definition, m.area_code) AS n_members FROM staging.area_members m),
-people AS (  -- coverage is counted in people: a small wijk without a value matters less than a large one
-    SELECT area_code, year, any_value(value) AS people FROM staging.observations
-    WHERE measure = {_lit(POPULATION)} AND status = 'ok' GROUP BY area_code, year),
+people AS (SELECT * FROM {PEOPLE}),  -- coverage is counted in people: a small wijk without a value matters less
 prog_in AS (
     SELECT m.definition, m.area_code, m.n_members, y.year, coalesce({member_ok}, false) AS usable,
            CASE WHEN {member_ok} THEN b.num END AS num, CASE WHEN {member_ok} THEN b.den END AS den,
@@ -292,32 +312,43 @@ WHERE (SELECT count(*) FROM base WHERE area_code IN (SELECT wijk_code FROM stagi
 """
 
 
-def _school_sql(ind: Indicator, facts: Facts) -> str:
+def _school_sql(ind: Indicator, facts: Facts, inputs: Inputs | None) -> str:
     """Values from school-level inputs for every area the schools are placed in: NL, the gemeente (DUO's
     register) and, when the school's address was geocoded (live DUO), its wijk and programme area. School
-    counts are exact (DUO withholds a count under 5 instead of rounding it); coverage is the share of schools."""
+    counts are exact (DUO withholds a count under 5 instead of rounding it); coverage is the share of schools.
+
+    The schools are first summed per placement (gemeente, wijk) and year, exactly (fixed-point sums, counts, the
+    distinct source tables), and only those few rows are spread over the areas: spreading 254,000 school-years
+    over NL, gemeente, wijk and programme areas first held four copies of them in memory."""
     scale, iid = ind.scale, f"'{ind.id}'"
     if ind.method == "school_ratio":
-        ctes = [_measure_cte("num", ind.numerator, facts), _measure_cte("den", ind.denominator, facts)]
+        ctes = [_measure_cte("num", ind.numerator, facts, inputs), _measure_cte("den", ind.denominator, facts, inputs)]
         school = f"""school AS (
     SELECT n.area_code, n.year, n.value AS num, d.value AS den,
            n.status = 'ok' AND d.status = 'ok' AS usable, {_tables("n.tables", "d.tables")} AS tables
     FROM num n JOIN den d ON n.area_code = d.area_code AND n.year = d.year)"""
-        num, den = _sum("num", "usable"), _sum("den", "usable")
+        num, den = "CAST(sum(num) AS DOUBLE)", "CAST(sum(den) AS DOUBLE)"
         value = f"{num} / nullif({den}, 0) * {scale}"
         period = _period(ind.numerator[0], facts)
     else:
-        ctes = [_measure_cte("val", (ind.measure,), facts)]
+        ctes = [_measure_cte("val", (ind.measure,), facts, inputs)]
         school = """school AS (
     SELECT area_code, year, value AS num, NULL::DOUBLE AS den, status = 'ok' AS usable, tables FROM val)"""
-        num, den = _sum("num", "usable"), "NULL"
+        num, den = "CAST(sum(num) AS DOUBLE)", "NULL"
         value = num
         period = _period(ind.measure, facts)
+    exact = "CAST({} AS DECIMAL(38, 6))"  # as _sum: the same total whatever order the rows are added in
     return f"""
 WITH {", ".join(ctes)},
 {school},
 placed AS (
-    SELECT s.*, g.gemeente_code, g.wijk_code FROM school s LEFT JOIN staging.schools g USING (area_code)),
+    SELECT g.gemeente_code, g.wijk_code, s.year,
+           sum({exact.format("s.num")}) FILTER (WHERE s.usable) AS num,
+           sum({exact.format("s.den")}) FILTER (WHERE s.usable) AS den,
+           count(*) FILTER (WHERE s.usable) AS n_usable, count(*) AS n_schools,
+           string_agg(DISTINCT s.tables, ' + ') AS tables
+    FROM school s LEFT JOIN staging.schools g USING (area_code)
+    GROUP BY g.gemeente_code, g.wijk_code, s.year),
 scoped AS (
     SELECT NULL AS definition, (SELECT area_code FROM staging.areas WHERE level = 'land') AS target, * FROM placed
     UNION ALL
@@ -328,7 +359,7 @@ scoped AS (
     SELECT m.definition, m.area_code, p.* FROM placed p JOIN staging.area_members m ON p.wijk_code = m.wijk_code),
 agg AS (
     SELECT definition, target AS area_code, year, {num} AS num, {den} AS den, {value} AS value,
-           count(*) FILTER (WHERE usable) / count(*) AS coverage,
+           sum(n_usable) / sum(n_schools) AS coverage,
            {_tables("string_agg(DISTINCT tables, ' + ')")} AS tables
     FROM scoped GROUP BY definition, target, year),
 shown AS (
@@ -373,12 +404,32 @@ def shared_measures(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def build_indicator_values(con: duckdb.DuckDBPyConnection, indicators: list[Indicator], table: str) -> int:
-    """(Re)create `table` with the values of `indicators` for all areas and definitions."""
+    """(Re)create `table` with the values of `indicators` for all areas and definitions, in one transaction.
+
+    One statement per indicator: a theme's indicators in one UNION ALL held all their intermediate results at
+    once (1.5 GB for werken's ten over the national areas, against 0.4 GB one at a time). A measure sum that
+    several of them read (a shared denominator), and the member wijken's population, are computed once first."""
     shared = shared_measures(con)
     for ind in indicators:
         check_inputs(con, ind, shared)
     facts = Facts.load()
-    selects = [indicator_sql(ind, facts) for ind in indicators]
-    body = "\nUNION ALL\n".join(f"SELECT * FROM ({s})" for s in selects)
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS {body}")
+    uses = Counter(refs for ind in indicators for refs in set(input_refs(ind)))
+    inputs = {refs: f"_input_{k}" for k, refs in enumerate(r for r, n in uses.items() if n > 1)}
+    columns = ", ".join(f"{c} {t}" for c, t in VALUE_TYPES.items())
+    con.begin()
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {PEOPLE} AS SELECT area_code, year, any_value(value) AS people "
+                    f"FROM staging.observations WHERE measure = {_lit(POPULATION)} AND status = 'ok' "
+                    "AND area_code IN (SELECT wijk_code FROM staging.area_members) GROUP BY area_code, year")
+        for refs, name in inputs.items():
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {measure_sql(refs, facts)}")
+        con.execute(f"CREATE OR REPLACE TABLE {table} ({columns})")
+        for ind in indicators:
+            con.execute(f"INSERT INTO {table} BY NAME {indicator_sql(ind, facts, inputs)}")
+        for name in [PEOPLE, *inputs.values()]:
+            con.execute(f"DROP TABLE {name}")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
     return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
