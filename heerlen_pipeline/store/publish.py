@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from .. import catalog
-from .tables import sql_literal
+from .tables import all_cores, sql_literal
 
 # Analysts' DuckDB tools (CLI, DBeaver) from 1.4 on must be able to open the published file.
 STORAGE_VERSION = "v1.4.0"
@@ -69,8 +69,9 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> dict[str, int]:
         tmp = target.with_name(f".{target.name}.{tag}.tmp")
         staged = target.parent / f"{PARQUET_PREFIX}{tag}"
         try:
-            counts = _write_copy(con, tables, tmp)
-            export_parquet(con, tables, staged)
+            with all_cores(con):  # copies: the same rows in the same order on any number of threads
+                counts = _write_copy(con, tables, tmp)
+                export_parquet(con, tables, staged)
             os.replace(tmp, target)  # the warehouse: one rename
             link_parquet(staged, target.parent / "parquet")  # its Parquet twin: one rename (of a symlink)
         finally:

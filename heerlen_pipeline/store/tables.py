@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -19,6 +21,31 @@ def sql_literal(text: object) -> str:
 def sql_list(values) -> str:
     """A parenthesised list of literals, for `IN (…)`: `('sum', 'school_sum')`."""
     return "(" + ", ".join(sql_literal(v) for v in values) + ")"
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection):
+    """A table built in several statements appears whole or not at all (also on Ctrl-C)."""
+    con.begin()
+    try:
+        yield con
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
+
+
+@contextmanager
+def all_cores(con: duckdb.DuckDBPyConnection):
+    """Every core for statements that copy or sort rows, and compute nothing: their result does not depend on
+    the order in which threads finish, as a float sum's last digit would (the build runs on one thread for
+    that). Writing a national build's 3.9 million indicator values takes 4.4 s on one thread, 2.4 s on two."""
+    (threads,) = con.execute("SELECT current_setting('threads')").fetchone()
+    con.execute(f"SET threads = {os.cpu_count() or 1}")
+    try:
+        yield con
+    finally:
+        con.execute(f"SET threads = {threads}")
 
 
 def read_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:

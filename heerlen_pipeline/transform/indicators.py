@@ -21,7 +21,7 @@ import duckdb
 
 from .. import catalog
 from ..catalog import Indicator, MeasureRef
-from ..store.tables import sql_literal
+from ..store.tables import sql_literal, transaction
 
 MIN_BASE = 100  # derived values with a denominator under 100 (people, households) are suppressed
 MIN_COVERAGE = 0.9  # a programme-area value resting on less of its people is published as 'low_coverage'
@@ -413,11 +413,10 @@ def build_indicator_values(con: duckdb.DuckDBPyConnection, indicators: list[Indi
     for ind in indicators:
         check_inputs(con, ind, shared)
     facts = Facts.load()
-    uses = Counter(refs for ind in indicators for refs in set(input_refs(ind)))
+    uses = Counter(refs for ind in indicators for refs in dict.fromkeys(input_refs(ind)))
     inputs = {refs: f"_input_{k}" for k, refs in enumerate(r for r, n in uses.items() if n > 1)}
     columns = ", ".join(f"{c} {t}" for c, t in VALUE_TYPES.items())
-    con.begin()
-    try:
+    with transaction(con):
         con.execute(f"CREATE OR REPLACE TEMP TABLE {PEOPLE} AS SELECT area_code, year, any_value(value) AS people "
                     f"FROM staging.observations WHERE measure = {_lit(POPULATION)} AND status = 'ok' "
                     "AND area_code IN (SELECT wijk_code FROM staging.area_members) GROUP BY area_code, year")
@@ -428,8 +427,4 @@ def build_indicator_values(con: duckdb.DuckDBPyConnection, indicators: list[Indi
             con.execute(f"INSERT INTO {table} BY NAME {indicator_sql(ind, facts, inputs)}")
         for name in [PEOPLE, *inputs.values()]:
             con.execute(f"DROP TABLE {name}")
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
