@@ -177,7 +177,8 @@ def programme_wijken_complete(con: duckdb.DuckDBPyConnection, indicators: list[I
             continue  # schools are placed by address; a wijk without a school is normal
         measures = sorted({r.measure for r in ind.measure_refs()})
         frames.append(con.execute("""
-            WITH have AS (SELECT DISTINCT area_code, year, measure FROM staging.observations WHERE list_contains(?, measure)),
+            WITH have AS (SELECT DISTINCT area_code, year, measure FROM staging.observations WHERE list_contains(?, measure)
+                          AND area_code IN (SELECT wijk_code FROM staging.area_members)),  -- only wijken are looked up
                  seen AS (SELECT DISTINCT m.definition, m.area_code, h.year, h.measure
                           FROM have h JOIN staging.area_members m ON h.area_code = m.wijk_code)
             SELECT ? AS indicator_id, s.definition, s.area_code AS programme_area, m.wijk_code AS absent_wijk, s.year, s.measure

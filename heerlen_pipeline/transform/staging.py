@@ -100,6 +100,7 @@ def stage_source(
         return Staged(pd.DataFrame(columns=REJECT_COLUMNS),
                       pd.DataFrame(columns=["source_column", "measure", "source_id", "table_id", "source_file"]))
     kept = "(SELECT * FROM _obs WHERE status <> 'error')"
+    con.execute(resolve_empty_sql("_obs", source.empty_cells))
     dup = con.execute(f"SELECT area_code, year, measure FROM {kept} GROUP BY ALL HAVING count(*) > 1 "
                       "ORDER BY ALL LIMIT 1").fetchall()
     if dup:  # two files (or tables) of one source publish the same cell: the indicators would count it twice
@@ -113,9 +114,9 @@ def stage_source(
         measure_map=pd.concat([p.measure_map for p in parts], ignore_index=True),
         schools=pd.concat([p.schools for p in parts], ignore_index=True).drop_duplicates("area_code"),
         out_of_scope_rows=sum(p.out_of_scope_rows for p in parts),
-        # Unordered: sorting a national KWB's millions of cells back into melt order costs seconds and changes
-        # no published value (every use of the observations aggregates or orders them itself).
-        observations_sql=f"SELECT {', '.join(OBS_COLUMNS)} FROM ({resolved_sql(kept, source.empty_cells)})",
+        # In the order _finish wrote them, not sorted back into melt order: for a national KWB's millions of cells
+        # that costs seconds and changes no published value (every use aggregates or orders them itself).
+        observations_sql=f"SELECT {', '.join(OBS_COLUMNS)} FROM {kept}",
         con=con,
     )
 
@@ -371,26 +372,30 @@ def _finish(ctx: _Context, body: pd.DataFrame, columns: list[tuple[str, str, str
     return Staged(pd.DataFrame(rejected, columns=REJECT_COLUMNS), mm)
 
 
-def resolved_sql(table: str, reading: str) -> str:
-    """The rows of `table` (with source_file, year, measure, status) with their empty cells resolved.
+def resolve_empty_sql(table: str, reading: str) -> str:
+    """An UPDATE that resolves the empty cells of `table` (with source_file, year, measure, status) in place.
 
     An empty cell is 'missing' when nobody in the file has the measure that year (not (yet) published).
     Otherwise it depends on the file's format (`empty_cells` in sources.yaml): in a StatLine export, which
     prints `.` and `x` where a cell is withheld, an empty cell is 'not_applicable' (the CBS legend); in an
     OData delivery every symbol arrives as null, and a null beside published cells is read as withheld
-    ('suppressed'), as CBS does for small areas."""
+    ('suppressed'), as CBS does for small areas. In place, so the rows keep their order: a join would return
+    them in another order on every run once it runs on more than one thread."""
     beside = "not_applicable" if reading == "not_applicable" else "suppressed"
-    return f"""SELECT o.* REPLACE (CASE WHEN o.status <> 'empty' THEN o.status WHEN p.published THEN '{beside}'
-                                        ELSE 'missing' END AS status)
-               FROM {table} o JOIN (SELECT source_file, year, measure, bool_or(status = 'ok') AS published
-                                    FROM {table} GROUP BY ALL) p USING (source_file, year, measure)"""
+    return f"""UPDATE {table} SET status = CASE WHEN p.published THEN '{beside}' ELSE 'missing' END
+               FROM (SELECT source_file, year, measure, bool_or(status = 'ok') AS published
+                     FROM {table} GROUP BY ALL) p
+               WHERE {table}.status = 'empty' AND {table}.source_file = p.source_file AND {table}.year = p.year
+                 AND {table}.measure = p.measure"""
 
 
 def resolve_empty(obs: pd.DataFrame, reading: str) -> pd.DataFrame:
-    """resolved_sql over a frame of observations."""
+    """resolve_empty_sql over a frame of observations."""
     con = duckdb.connect()
-    con.register("_o", obs.assign(_i=range(len(obs)))[["_i", "source_file", "year", "measure", "status"]])
-    resolved = con.execute(f"SELECT status FROM ({resolved_sql('_o', reading)}) ORDER BY _i").fetchall()
+    con.register("_frame", obs.assign(_i=range(len(obs)))[["_i", "source_file", "year", "measure", "status"]])
+    con.execute("CREATE TABLE _o AS SELECT * FROM _frame")
+    con.execute(resolve_empty_sql("_o", reading))
+    resolved = con.execute("SELECT status FROM _o ORDER BY _i").fetchall()
     return obs.assign(status=[s for (s,) in resolved])
 
 
