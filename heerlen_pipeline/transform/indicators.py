@@ -105,7 +105,10 @@ def measure_sql(refs: tuple[MeasureRef, ...], facts: Facts) -> str:
     estimate = (f"bool_or(source_id IN ({', '.join(_lit(s) for s in sorted(facts.estimates))}))"
                 if facts.estimates else "false")
     n = len(refs)
-    return f"""WITH m_agg AS (
+    return f"""WITH m_ids AS (  -- the source tables as numbers in their text order: min and max of a number hold no text
+    SELECT table_id, row_number() OVER (ORDER BY table_id) AS t
+    FROM (SELECT DISTINCT table_id FROM staging.observations WHERE {where} AND table_id IS NOT NULL)),
+m_agg AS (
     SELECT area_code, year,
            CASE WHEN count(*) FILTER (WHERE status = 'ok') = {n} THEN {_sum("value")} END AS value,
            CASE WHEN count(*) FILTER (WHERE status = 'ok') = {n} THEN 'ok'
@@ -113,8 +116,8 @@ def measure_sql(refs: tuple[MeasureRef, ...], facts: Facts) -> str:
                 WHEN bool_or(status = 'not_applicable') THEN 'not_applicable' ELSE 'missing' END AS status,
            min(symbol) FILTER (WHERE status <> 'ok') AS symbol,
            sum({_half(refs, facts)}) AS half, {estimate} AS estimate,
-           min(table_id) AS first_table, max(table_id) AS last_table
-    FROM staging.observations WHERE {where}
+           min(i.t) AS first_table, max(i.t) AS last_table
+    FROM staging.observations LEFT JOIN m_ids i USING (table_id) WHERE {where}
     GROUP BY area_code, year),
 m_tables AS (
     SELECT o.area_code, o.year, string_agg(DISTINCT o.table_id, ' + ' ORDER BY o.table_id) AS tables
@@ -124,9 +127,10 @@ m_tables AS (
     WHERE {where}
     GROUP BY o.area_code, o.year)
 SELECT a.area_code, a.year, a.value, a.status, a.symbol, a.half, a.estimate,
-       CASE WHEN a.first_table = a.last_table THEN a.first_table ELSE t.tables END AS tables
+       CASE WHEN a.first_table = a.last_table THEN f.table_id ELSE t.tables END AS tables
 FROM m_agg a LEFT JOIN m_tables t
-    ON a.area_code IS NOT DISTINCT FROM t.area_code AND a.year IS NOT DISTINCT FROM t.year"""
+    ON a.area_code IS NOT DISTINCT FROM t.area_code AND a.year IS NOT DISTINCT FROM t.year
+LEFT JOIN m_ids f ON f.t = a.first_table"""
 
 
 def input_refs(ind: Indicator) -> list[tuple[MeasureRef, ...]]:

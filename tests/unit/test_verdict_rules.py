@@ -11,7 +11,7 @@ import pytest
 from heerlen_pipeline import catalog
 from heerlen_pipeline.catalog import Indicator, MeasureRef
 from heerlen_pipeline.transform.gaps import gaps_sql, verdicts_sql
-from heerlen_pipeline.transform.indicators import build_indicator_values
+from heerlen_pipeline.transform.indicators import Facts, build_indicator_values, measure_sql
 
 
 def _one(con, sql, params=()):
@@ -174,3 +174,22 @@ def test_rivm_intervals_become_value_bounds_and_programme_bounds_are_weighted():
     # (+-2.5 each): (|60 - 62.5| x 2.5 + |70 - 62.5| x 2.5) / (4,000 - 5) = 25 / 3,995.
     spread = (2.5 * 2.5 + 7.5 * 2.5) / 3995
     assert rows["HEERLEN-NOORD"] == [62.5, pytest.approx(59.0 - spread), pytest.approx(65.75 + spread), "interval"]
+
+
+def test_a_sum_over_two_tables_names_both_and_a_sum_from_one_names_it():
+    """MADE-UP: measure a comes from table T2 and b from T1 for one wijk; the other wijk has both in T1. The sum
+    names its tables in text order ('T1 + T2'), and a single table by itself; a NULL table id names nothing."""
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA staging")
+    con.execute("CREATE TABLE staging.observations AS SELECT * FROM (VALUES "
+                "('WK1', 2020, 'a', 10.0, 'ok', NULL, 'kwb', 'T2'), ('WK1', 2020, 'b', 5.0, 'ok', NULL, 'kwb', 'T1'), "
+                "('WK2', 2020, 'a', 7.0, 'ok', NULL, 'kwb', 'T1'), ('WK2', 2020, 'b', 1.0, 'ok', NULL, 'kwb', 'T1'), "
+                "('WK3', 2020, 'a', 2.0, 'ok', NULL, 'kwb', NULL), ('WK3', 2020, 'b', 3.0, 'suppressed', 'x', 'kwb', NULL)) "
+                "t(area_code, year, measure, value, status, symbol, source_id, table_id)")
+    refs = (MeasureRef("a"), MeasureRef("b"))
+    facts = Facts(rounding={}, estimates=frozenset(), sources={})
+    rows = {a: r for a, *r in con.execute(f"SELECT area_code, value, status, symbol, tables FROM ({measure_sql(refs, facts)})")
+            .fetchall()}
+    assert rows == {"WK1": [15.0, "ok", None, "T1 + T2"],  # 10 + 5
+                    "WK2": [8.0, "ok", None, "T1"],  # 7 + 1
+                    "WK3": [None, "suppressed", "x", None]}
