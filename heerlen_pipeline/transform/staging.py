@@ -405,10 +405,9 @@ def _footers(cells: pd.DataFrame) -> pd.Series:
     # A row whose first two cells are filled is no footer: only the others (a handful) need every cell looked at.
     first = [cells.iloc[:, i].astype(str).str.strip().ne("") for i in range(min(2, cells.shape[1]))]
     maybe = ~(first[0] & first[1]) if len(first) == 2 else pd.Series(True, index=cells.index)
-    text = cells[maybe].astype(str)
-    single = text.apply(lambda c: c.str.strip().ne("")).sum(axis=1) == 1
-    if single.any():
-        out[single[single].index] = [is_footer(r) for r in text[single].itertuples(index=False)]
+    # Row by row in Python: they are few, and pandas' work per column cost 0.1 s for a 100-column KWB file.
+    if maybe.any():
+        out[maybe] = [is_footer([str(v) for v in row]) for row in cells[maybe].to_numpy(dtype=object)]
     return out
 
 
