@@ -18,6 +18,7 @@ from ..catalog import Source, SourceFile
 from ..sources.files import is_footer
 from ..sources.headers import MeasureMatcher, SchemaDriftError, UnitMismatch, header_key, squash
 from ..store.layout import OBS_TYPES
+from ..store.tables import sql_array, sql_literal
 from .areas import NameResolver
 from .cells import cell_sql, clean_sql, status_sql
 
@@ -100,15 +101,20 @@ def stage_source(
         return Staged(pd.DataFrame(columns=REJECT_COLUMNS),
                       pd.DataFrame(columns=["source_column", "measure", "source_id", "table_id", "source_file"]))
     kept = "(SELECT * FROM _obs WHERE status <> 'error')"
-    con.execute(resolve_empty_sql("_obs", source.empty_cells))
+    con.execute(resolve_empty_sql("_obs", source.empty_cells, file_key="_f"))
     dup = con.execute(f"SELECT area_code, year, measure FROM {kept} GROUP BY ALL HAVING count(*) > 1 "
                       "ORDER BY ALL LIMIT 1").fetchall()
+    paths = [f.path for f, _rows in files]
     if dup:  # two files (or tables) of one source publish the same cell: the indicators would count it twice
         area, year, measure = dup[0]
-        in_files = con.execute(f"SELECT source_file FROM {kept} WHERE area_code = ? AND year = ? AND measure = ? "
+        in_files = con.execute(f"SELECT _f FROM {kept} WHERE area_code = ? AND year = ? AND measure = ? "
                                "ORDER BY _f, _pos, _i LIMIT 2", dup[0]).fetchall()
         raise SchemaDriftError(f"source {source.id}: {area} {year} {measure!r} appears more than once "
-                               f"(in {' and '.join(sorted({f for (f,) in in_files}))})")
+                               f"(in {' and '.join(sorted({paths[f] for (f,) in in_files}))})")
+    # A file's source, table and path, by its number: the same on each of its cells, so not stored on each
+    per_file = {"source_id": sql_literal(source.id),
+                "table_id": f"{sql_array([f.table_id for f, _rows in files])}[_f + 1]",
+                "source_file": f"{sql_array(paths)}[_f + 1]"}
     return Staged(
         rejected=pd.concat([p.rejected for p in parts], ignore_index=True)[REJECT_COLUMNS],
         measure_map=pd.concat([p.measure_map for p in parts], ignore_index=True),
@@ -116,7 +122,8 @@ def stage_source(
         out_of_scope_rows=sum(p.out_of_scope_rows for p in parts),
         # In the order _finish wrote them, not sorted back into melt order: for a national KWB's millions of cells
         # that costs seconds and changes no published value (every use aggregates or orders them itself).
-        observations_sql=f"SELECT {', '.join(OBS_COLUMNS)} FROM {kept}",
+        observations_sql=f"SELECT {', '.join(f'{per_file[c]} AS {c}' if c in per_file else c for c in OBS_COLUMNS)} "
+                         f"FROM {kept}",
         con=con,
     )
 
@@ -341,16 +348,16 @@ def _finish(ctx: _Context, body: pd.DataFrame, columns: list[tuple[str, str, str
                f"unnest([{', '.join(f'{v}::VARCHAR' for v in names)}]::VARCHAR[]) AS raw FROM _body")
     cells = cell_sql("text", "status", ctx.file.decimal)
     con.execute(f"""INSERT INTO _obs BY NAME
-        SELECT area_code, year, measure, unit, status, row_nr, field, raw, _pos, _i,
-               {', '.join(f'{e} AS {c}' for c, e in cells.items())}, ? AS source_id, ? AS table_id,
-               ? AS source_file, ? AS _f
+        SELECT area_code, year, measure, unit, status, row_nr, _pos, _i,
+               -- kept for a rejected cell only: on millions of cells the field's name and text were most of _obs
+               CASE WHEN status = 'error' THEN field END AS field, CASE WHEN status = 'error' THEN raw END AS raw,
+               {', '.join(f'{e} AS {c}' for c, e in cells.items())}, ? AS _f
         FROM (SELECT *, {status_sql('text', ctx.file.decimal)} AS status
               FROM (SELECT l._i, l.row_nr, l.area_code, coalesce(c.col_year, l.year) AS year, c.measure, u.unit,
                            c.field, c._pos, l.raw, {clean_sql('l.raw')} AS text
                     FROM ({unpivot}) l JOIN _cols c USING (col) LEFT JOIN _units u USING (measure)))""",
-                [ctx.source.id, ctx.file.table_id, ctx.file.path, n])
-    for t in ("_body", "_cols"):
-        con.unregister(t)
+                [n])  # the file's source, table and path are looked up by _f when the rows are read (stage_source)
+    con.unregister("_body")
     bad = con.execute("SELECT row_nr, area_code, field, raw, error FROM _obs WHERE _f = ? AND status = 'error' "
                       "ORDER BY _pos, _i", [n]).fetchall()
     rejected += [_reject(ctx, *r) for r in bad]
@@ -366,13 +373,14 @@ def _finish(ctx: _Context, body: pd.DataFrame, columns: list[tuple[str, str, str
                            SELECT 1 FROM _obs p WHERE p._f = o._f AND p.status <> 'error' AND p.area_code = o.area_code
                            AND p.year = o.year AND p.measure = o.measure AND p.row_nr = o.row_nr AND p._pos < o._pos)""",
                     [n])
-    mm = con.sql("SELECT field AS source_column, measure FROM _obs WHERE _f = ? AND status <> 'error' "
-                 "GROUP BY field, measure ORDER BY min(_pos)", params=[n]).to_arrow_table().to_pandas()
+    mm = con.sql("SELECT field AS source_column, measure FROM _cols WHERE _pos IN (SELECT _pos FROM _obs WHERE _f = ? "
+                 "AND status <> 'error') GROUP BY field, measure ORDER BY min(_pos)", params=[n]).to_arrow_table().to_pandas()
+    con.unregister("_cols")
     mm = mm.assign(source_id=ctx.source.id, table_id=ctx.file.table_id, source_file=ctx.file.path)
     return Staged(pd.DataFrame(rejected, columns=REJECT_COLUMNS), mm)
 
 
-def resolve_empty_sql(table: str, reading: str) -> str:
+def resolve_empty_sql(table: str, reading: str, file_key: str = "source_file") -> str:
     """An UPDATE that resolves the empty cells of `table` (with source_file, year, measure, status) in place.
 
     An empty cell is 'missing' when nobody in the file has the measure that year (not (yet) published).
@@ -380,12 +388,12 @@ def resolve_empty_sql(table: str, reading: str) -> str:
     prints `.` and `x` where a cell is withheld, an empty cell is 'not_applicable' (the CBS legend); in an
     OData delivery every symbol arrives as null, and a null beside published cells is read as withheld
     ('suppressed'), as CBS does for small areas. In place, so the rows keep their order: a join would return
-    them in another order on every run once it runs on more than one thread."""
+    them in another order on every run once it runs on more than one thread. `file_key` names the file."""
     beside = "not_applicable" if reading == "not_applicable" else "suppressed"
     return f"""UPDATE {table} SET status = CASE WHEN p.published THEN '{beside}' ELSE 'missing' END
-               FROM (SELECT source_file, year, measure, bool_or(status = 'ok') AS published
+               FROM (SELECT {file_key}, year, measure, bool_or(status = 'ok') AS published
                      FROM {table} GROUP BY ALL) p
-               WHERE {table}.status = 'empty' AND {table}.source_file = p.source_file AND {table}.year = p.year
+               WHERE {table}.status = 'empty' AND {table}.{file_key} = p.{file_key} AND {table}.year = p.year
                  AND {table}.measure = p.measure"""
 
 
