@@ -74,8 +74,12 @@ def _sum(expr: str, where: str | None = None) -> str:
     it is added, so the result does not depend on the order DuckDB's threads add rows in. A float sum does
     (1215004.4000000015 in one run, 1215004.400000001 in the next), and two runs on the same inputs must
     publish the same numbers."""
-    agg = f"sum(CAST({expr} AS DECIMAL(38, 6)))" + (f" FILTER (WHERE {where})" if where else "")
-    return f"CAST({agg} AS DOUBLE)"
+    return f"CAST({_fixed_sum(expr, where)} AS DOUBLE)"
+
+
+def _fixed_sum(expr: str, where: str | None = None) -> str:
+    """_sum before its cast back to DOUBLE: a fixed-point total that can itself be summed again, exactly."""
+    return f"sum(CAST({expr} AS DECIMAL(38, 6)))" + (f" FILTER (WHERE {where})" if where else "")
 
 
 def _tables(*exprs: str) -> str:
@@ -146,6 +150,7 @@ Inputs = dict[tuple[MeasureRef, ...], str]  # measure sums already computed, by 
 
 
 def _measure_cte(name: str, refs: tuple[MeasureRef, ...], facts: Facts, inputs: Inputs | None) -> str:
+    """The CTE `name`: the measure sum of `refs` from the table that already holds it, or computed here."""
     held = (inputs or {}).get(refs)
     return f"{name} AS (SELECT * FROM {held or f'({measure_sql(refs, facts)})'})"
 
@@ -341,14 +346,12 @@ def _school_sql(ind: Indicator, facts: Facts, inputs: Inputs | None) -> str:
         num, den = "CAST(sum(num) AS DOUBLE)", "NULL"
         value = num
         period = _period(ind.measure, facts)
-    exact = "CAST({} AS DECIMAL(38, 6))"  # as _sum: the same total whatever order the rows are added in
     return f"""
 WITH {", ".join(ctes)},
 {school},
 placed AS (
     SELECT g.gemeente_code, g.wijk_code, s.year,
-           sum({exact.format("s.num")}) FILTER (WHERE s.usable) AS num,
-           sum({exact.format("s.den")}) FILTER (WHERE s.usable) AS den,
+           {_fixed_sum("s.num", "s.usable")} AS num, {_fixed_sum("s.den", "s.usable")} AS den,
            count(*) FILTER (WHERE s.usable) AS n_usable, count(*) AS n_schools,
            string_agg(DISTINCT s.tables, ' + ') AS tables
     FROM school s LEFT JOIN staging.schools g USING (area_code)

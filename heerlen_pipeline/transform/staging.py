@@ -381,14 +381,14 @@ def _finish(ctx: _Context, body: pd.DataFrame, columns: list[tuple[str, str, str
 
 
 def resolve_empty_sql(table: str, reading: str, file_key: str = "source_file") -> str:
-    """An UPDATE that resolves the empty cells of `table` (with source_file, year, measure, status) in place.
+    """An UPDATE that resolves the empty cells of `table` (with `file_key`, year, measure, status) in place.
 
     An empty cell is 'missing' when nobody in the file has the measure that year (not (yet) published).
     Otherwise it depends on the file's format (`empty_cells` in sources.yaml): in a StatLine export, which
     prints `.` and `x` where a cell is withheld, an empty cell is 'not_applicable' (the CBS legend); in an
     OData delivery every symbol arrives as null, and a null beside published cells is read as withheld
     ('suppressed'), as CBS does for small areas. In place, so the rows keep their order: a join would return
-    them in another order on every run once it runs on more than one thread. `file_key` names the file."""
+    them in another order on every run once it runs on more than one thread."""
     beside = "not_applicable" if reading == "not_applicable" else "suppressed"
     return f"""UPDATE {table} SET status = CASE WHEN p.published THEN '{beside}' ELSE 'missing' END
                FROM (SELECT {file_key}, year, measure, bool_or(status = 'ok') AS published
