@@ -12,6 +12,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from .tables import column_defs
+
 LAYOUT_VERSION = "2"  # 1: a table per source and year, views over them; 2: a table per kind
 
 OBS_TYPES = {"area_code": "VARCHAR", "year": "BIGINT", "measure": "VARCHAR", "value": "DOUBLE", "unit": "VARCHAR",
@@ -49,7 +51,7 @@ PER_SOURCE: dict[str, dict[str, str]] = {
 
 
 def _columns(types: dict[str, str]) -> str:
-    return ", ".join(f"{c} {t}" for c, t in {"source_id": "VARCHAR", **types, "part": "VARCHAR"}.items())
+    return column_defs({"source_id": "VARCHAR", **types, "part": "VARCHAR"})
 
 
 def ensure_layout(con: duckdb.DuckDBPyConnection) -> None:
@@ -60,7 +62,7 @@ def ensure_layout(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS audit")
     con.execute("CREATE TABLE IF NOT EXISTS audit.layout (version VARCHAR)")
     # The check records outlive layouts (audit is never dropped); reused_from_run came later than the table.
-    con.execute(f"CREATE TABLE IF NOT EXISTS audit.check_results ({', '.join(f'{c} {t}' for c, t in CHECK_TYPES.items())})")
+    con.execute(f"CREATE TABLE IF NOT EXISTS audit.check_results ({column_defs(CHECK_TYPES)})")
     con.execute("ALTER TABLE audit.check_results ADD COLUMN IF NOT EXISTS reused_from_run VARCHAR")
     con.execute("CREATE TABLE IF NOT EXISTS audit.quarantined_rows (run_id VARCHAR, asset VARCHAR, check_name VARCHAR, "
                 "reason VARCHAR, source_file VARCHAR, row_nr BIGINT, record JSON, "

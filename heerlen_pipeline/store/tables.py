@@ -48,6 +48,11 @@ def all_cores(con: duckdb.DuckDBPyConnection):
         con.execute(f"SET threads = {threads}")
 
 
+def column_defs(types: dict[str, str]) -> str:
+    """`name TYPE, ...` for a CREATE TABLE, from a {column: type} mapping."""
+    return ", ".join(f"{c} {t}" for c, t in types.items())
+
+
 def sql_array(values) -> str:
     """A list literal of text, for indexing by a number: `(['a.csv', 'b.csv']::VARCHAR[])[_f + 1]`."""
     return "([" + ", ".join(sql_literal(v) for v in values) + "]::VARCHAR[])"

@@ -21,7 +21,7 @@ import duckdb
 
 from .. import catalog
 from ..catalog import Indicator, MeasureRef
-from ..store.tables import sql_literal, transaction
+from ..store.tables import column_defs, sql_literal, transaction
 
 MIN_BASE = 100  # derived values with a denominator under 100 (people, households) are suppressed
 MIN_COVERAGE = 0.9  # a programme-area value resting on less of its people is published as 'low_coverage'
@@ -422,14 +422,13 @@ def build_indicator_values(con: duckdb.DuckDBPyConnection, indicators: list[Indi
     facts = Facts.load()
     uses = Counter(refs for ind in indicators for refs in dict.fromkeys(input_refs(ind)))
     inputs = {refs: f"_input_{k}" for k, refs in enumerate(r for r, n in uses.items() if n > 1)}
-    columns = ", ".join(f"{c} {t}" for c, t in VALUE_TYPES.items())
     with transaction(con):
         con.execute(f"CREATE OR REPLACE TEMP TABLE {PEOPLE} AS SELECT area_code, year, any_value(value) AS people "
                     f"FROM staging.observations WHERE measure = {_lit(POPULATION)} AND status = 'ok' "
                     "AND area_code IN (SELECT wijk_code FROM staging.area_members) GROUP BY area_code, year")
         for refs, name in inputs.items():
             con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {measure_sql(refs, facts)}")
-        con.execute(f"CREATE OR REPLACE TABLE {table} ({columns})")
+        con.execute(f"CREATE OR REPLACE TABLE {table} ({column_defs(VALUE_TYPES)})")
         for ind in indicators:
             con.execute(f"INSERT INTO {table} BY NAME {indicator_sql(ind, facts, inputs)}")
         for name in [PEOPLE, *inputs.values()]:

@@ -18,7 +18,7 @@ from ..catalog import Source, SourceFile
 from ..sources.files import is_footer
 from ..sources.headers import MeasureMatcher, SchemaDriftError, UnitMismatch, header_key, squash
 from ..store.layout import OBS_TYPES
-from ..store.tables import sql_array, sql_literal
+from ..store.tables import column_defs, sql_array, sql_literal
 from .areas import NameResolver
 from .cells import cell_sql, clean_sql, status_sql
 
@@ -86,8 +86,7 @@ def stage_source(
     parsed and resolved by DuckDB (work per cell, see _finish) in the temporary table `_obs` of `con` (a
     connection of its own when not given), where the observations stay: see Staged.observations_sql."""
     con = con or duckdb.connect()
-    columns = ", ".join(f"{c} {t}" for c, t in OBS_TYPES.items())
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _obs ({columns}, field VARCHAR, raw VARCHAR, error VARCHAR, "
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _obs ({column_defs(OBS_TYPES)}, field VARCHAR, raw VARCHAR, error VARCHAR, "
                 "_f INTEGER, _pos INTEGER, _i BIGINT)")
     units = {m.name: m.unit for m in matcher.measures.values()}
     con.register("_units", pd.DataFrame({"measure": list(units), "unit": list(units.values())}))
