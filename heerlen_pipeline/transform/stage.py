@@ -31,8 +31,8 @@ def stage_part(con: duckdb.DuckDBPyConnection, source: catalog.Source, part: str
     replace_part(con, "staging.observations", source.id, part)
     if staged.observations_sql:  # staged in this connection: written from there, no frame in between
         with all_cores(con):  # a copy: the same rows in the same order on any number of threads
-            con.execute(f"INSERT INTO staging.observations BY NAME SELECT * REPLACE (? AS source_id), ? AS part "
-                        f"FROM ({staged.observations_sql})", key)
+            con.execute(f"INSERT INTO staging.observations BY NAME SELECT *, ? AS part FROM ({staged.observations_sql})",
+                        [part or ""])  # observations_sql names the source already
         con.execute("DROP TABLE _obs")  # the next part stages into a new one; from now on they are read from here:
         staged.observations_sql = (f"SELECT {', '.join(OBS_COLUMNS)} FROM staging.observations "
                                    f"WHERE source_id = {sql_literal(source.id)} AND part = {sql_literal(part or '')}")
