@@ -3,6 +3,7 @@ import pytest
 
 from heerlen_pipeline import catalog
 from heerlen_pipeline.settings import BUNDLED_SNAPSHOT_DIR
+from heerlen_pipeline.sources import files
 from heerlen_pipeline.sources.files import SourceFileError, decode_csv, is_footer, read_source_files
 from heerlen_pipeline.sources.headers import MeasureMatcher
 from heerlen_pipeline.transform.areas import NameResolver, areas_frame, programme_members
@@ -155,3 +156,29 @@ def test_footers_are_found_by_shape_in_any_column():
     assert not is_footer(["Bron: CBS", "12"])  # a data row that happens to start with the word is not a footer
     frame = decode_csv(b"a;b\n1;2\n;Bron: CBS\n", ";")
     assert frame.values.tolist() == [["a", "b"], ["1", "2"], ["", "Bron: CBS"]]
+
+
+@pytest.mark.parametrize("text", [
+    'a,b\r\n1,2\r\n', 'a,b\r1,2', 'a,b\n\n1,2\n\n', 'a,b\r\r\n1,2\n',  # line ends; blank lines are dropped
+    'a,b\n"x\ny",2\n', 'a,b\nx\u2028y,2\n', 'a,b\nx\x0cy,2\n',  # a cell's line break, U+2028, form feed
+    'a,b\nab"c,2\n', 'a,b\n"ab"c,2\n', 'a,b\n"a""b",""\n', 'a,b\n"1,5", 2 \n',  # quotes, a quoted delimiter
+    'a,b\n1,2\nBron: CBS\n\n,Bron: CBS\n', 'a,b\n1,2\nBron: CBS,,,\n',  # footers at the end (one wider)
+    'a,b\nBron: CBS\n1,2\n', 'a,b\n1,"x\nBron: CBS"\n',  # a footer amid the rows; a cell ending in one
+])
+def test_arrow_reads_a_table_as_the_csv_module_does(text, monkeypatch):
+    """decode_csv parses a uniform table with Arrow (files._arrow_frame) and falls back to the csv module where
+    Arrow would differ: both ways give the same frame."""
+    fast = decode_csv(text.encode(), ",")
+    monkeypatch.setattr(files, "_arrow_frame", lambda *_args: None)
+    slow = decode_csv(text.encode(), ",")
+    assert fast.equals(slow) and list(fast.columns) == list(slow.columns)
+    assert fast.values.tolist()[0][:2] == ["a", "b"]
+
+
+def test_arrow_parses_a_table_ending_in_footers_and_falls_back_on_a_broken_row():
+    assert files._arrow_frame('a;b\n1;"2\n3"\nBron: CBS\n', ";").values.tolist() == [
+        ["a", "b"], ["1", "2\n3"], ["Bron: CBS", ""]]  # the footer padded to the table's width, at the end
+    assert files._arrow_frame("a;b\n1\n", ";") is None  # the csv module then names the line
+    assert files._arrow_frame("a;b\n1;\0\n", ";") is None  # NUL: the csv module refuses it
+    with pytest.raises(ValueError, match="line 2 has 1 fields where the header has 2"):
+        decode_csv(b"a;b\n1\n", ";")
