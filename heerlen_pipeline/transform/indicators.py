@@ -21,7 +21,7 @@ import duckdb
 
 from .. import catalog
 from ..catalog import Indicator, MeasureRef
-from ..store.tables import column_defs, sql_literal, transaction
+from ..store.tables import all_cores, column_defs, side_by_side, sql_literal, transaction
 
 MIN_BASE = 100  # derived values with a denominator under 100 (people, households) are suppressed
 MIN_COVERAGE = 0.9  # a programme-area value resting on less of its people is published as 'low_coverage'
@@ -31,7 +31,8 @@ VALUE_TYPES = {"definition": "VARCHAR", "indicator_id": "VARCHAR", "area_code": 
                "status": "VARCHAR", "symbol": "VARCHAR", "value_lower": "DOUBLE", "value_upper": "DOUBLE",
                "uncertainty": "VARCHAR", "reference_period": "VARCHAR", "source_table": "VARCHAR"}
 VALUE_COLUMNS = list(VALUE_TYPES)
-PEOPLE = "_people"  # a member wijk's published population per year, built once per theme by build_indicator_values
+WORK = "_theme_work"  # build_indicator_values' in-memory database: what one theme's statements share
+PEOPLE = f"{WORK}._people"  # a member wijk's published population per year, built once per theme
 _SAFE = re.compile(r"^[a-z0-9_]+$")
 
 
@@ -415,22 +416,31 @@ def build_indicator_values(con: duckdb.DuckDBPyConnection, indicators: list[Indi
 
     One statement per indicator: a theme's indicators in one UNION ALL held all their intermediate results at
     once (1.5 GB for werken's ten over the national areas, against 0.4 GB one at a time). A measure sum that
-    several of them read (a shared denominator), and the member wijken's population, are computed once first."""
+    several of them read (a shared denominator), and the member wijken's population, are computed once first.
+    Both steps run side by side on every core (store.tables.side_by_side) into an in-memory database `WORK`; each
+    statement on one thread, so the values are those it gives alone. The theme's table is then written from there
+    in the indicators' order."""
     shared = shared_measures(con)
     for ind in indicators:
         check_inputs(con, ind, shared)
     facts = Facts.load()
     uses = Counter(refs for ind in indicators for refs in dict.fromkeys(input_refs(ind)))
-    inputs = {refs: f"_input_{k}" for k, refs in enumerate(r for r, n in uses.items() if n > 1)}
-    with transaction(con):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {PEOPLE} AS SELECT area_code, year, any_value(value) AS people "
-                    f"FROM staging.observations WHERE measure = {_lit(POPULATION)} AND status = 'ok' "
-                    "AND area_code IN (SELECT wijk_code FROM staging.area_members) GROUP BY area_code, year")
-        for refs, name in inputs.items():
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {measure_sql(refs, facts)}")
-        con.execute(f"CREATE OR REPLACE TABLE {table} ({column_defs(VALUE_TYPES)})")
-        for ind in indicators:
-            con.execute(f"INSERT INTO {table} BY NAME {indicator_sql(ind, facts, inputs)}")
-        for name in [PEOPLE, *inputs.values()]:
-            con.execute(f"DROP TABLE {name}")
+    inputs = {refs: f"{WORK}._input_{k}" for k, refs in enumerate(r for r, n in uses.items() if n > 1)}
+    values = [f"{WORK}._values_{k}" for k in range(len(indicators))]
+    con.execute(f"DETACH DATABASE IF EXISTS {WORK}")  # left by a step that was killed
+    con.execute(f"ATTACH ':memory:' AS {WORK}")
+    try:
+        side_by_side(con, [
+            f"CREATE TABLE {PEOPLE} AS SELECT area_code, year, any_value(value) AS people FROM staging.observations "
+            f"WHERE measure = {_lit(POPULATION)} AND status = 'ok' "
+            "AND area_code IN (SELECT wijk_code FROM staging.area_members) GROUP BY area_code, year",
+            *(f"CREATE TABLE {name} AS {measure_sql(refs, facts)}" for refs, name in inputs.items())])
+        side_by_side(con, [f"CREATE TABLE {name} AS {indicator_sql(ind, facts, inputs)}"
+                           for name, ind in zip(values, indicators, strict=True)])
+        with transaction(con), all_cores(con):  # copies, in order
+            con.execute(f"CREATE OR REPLACE TABLE {table} ({column_defs(VALUE_TYPES)})")
+            for name in values:
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {name}")
+    finally:
+        con.execute(f"DETACH DATABASE {WORK}")
     return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]

@@ -1,7 +1,10 @@
 """The build database's layout: one table per kind, a partition replaced by delete-then-insert (made-up rows)."""
 
+import time
+
 import duckdb
 import pandas as pd
+import pytest
 
 from heerlen_pipeline.store.layout import (
     LAYOUT_VERSION,
@@ -11,6 +14,7 @@ from heerlen_pipeline.store.layout import (
     replace_part,
     widen_raw_rows,
 )
+from heerlen_pipeline.store.tables import side_by_side
 
 
 def _obs(area: str, year: int, value: float) -> dict:
@@ -58,3 +62,19 @@ def test_raw_rows_widen_and_an_older_layout_is_rebuilt(tmp_path):
         columns = [c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'raw' "
                                              "AND table_name = 'rows' ORDER BY column_index").fetchall()]
         assert columns == ["source_id", "table_id", "source_file", "_row", "c0", "part", "c1", "c2"]
+
+
+def test_side_by_side_runs_every_statement_and_stops_the_others_on_an_error(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)  # two cursors whatever the machine
+    con = duckdb.connect(config={"threads": 1})
+    con.execute("ATTACH ':memory:' AS w")
+    side_by_side(con, [f"CREATE TABLE w.t{k} AS SELECT {k} * 10 AS v" for k in range(5)])
+    assert [con.execute(f"SELECT v FROM w.t{k}").fetchone()[0] for k in range(5)] == [0, 10, 20, 30, 40]
+    # One fails at once while the other hashes three billion numbers: the error comes back, and the long one is
+    # stopped instead of waited for (about a minute on one thread).
+    started = time.monotonic()
+    with pytest.raises(duckdb.Error, match="no_such_table"):
+        side_by_side(con, ["CREATE TABLE w.slow AS SELECT sum(hash(a.range + b.range)) FROM range(100000000) a, range(30) b",
+                           "SELECT * FROM no_such_table"])
+    assert time.monotonic() - started < 10
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'slow'").fetchone()[0] == 0
