@@ -29,11 +29,14 @@ SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.
 
 def record_checks(con: duckdb.DuckDBPyConnection, asset: str, rows: list[dict], run_id: str,
                   reused_from: str | None = None) -> None:
-    """Add outcomes to audit.check_results (created by store.layout.ensure_layout)."""
-    now = datetime.now(UTC)
-    con.executemany(f"INSERT INTO audit.check_results ({', '.join(CHECK_TYPES)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [[asset, r["check_name"], r["severity"], r["passed"], r["observed"], run_id, now, reused_from]
-                     for r in rows])
+    """Add outcomes to audit.check_results (created by store.layout.ensure_layout), in one statement: the rows as
+    lists side by side (executemany runs a statement per row, 30 ms for a suite's fifteen)."""
+    columns = ["check_name", "severity", "passed", "observed"]
+    con.execute(f"INSERT INTO audit.check_results ({', '.join(CHECK_TYPES)}) "
+                "SELECT $asset, unnest($check_name), unnest($severity), unnest($passed), unnest($observed), $run_id, "
+                "$now, $reused_from",
+                {"asset": asset, **{c: [r[c] for r in rows] for c in columns}, "run_id": run_id, "now": datetime.now(UTC),
+                 "reused_from": reused_from})
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection, asset: str, outcome: ExpectationOutcome, rows: pd.DataFrame,
