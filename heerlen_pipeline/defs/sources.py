@@ -82,15 +82,19 @@ def build_source_assets(source: catalog.Source, years: dg.PartitionsDefinition |
                     build_db: DuckDBResource):
         s = settings.for_run(context.run.tags)
         with build_db.get_connection() as con:
+            landed = {}  # part -> {file path: its rows}: what was landed here is staged without reading it back
             if raw_key in context.selected_asset_keys:
-                yield land(context, con, s, limits)
+                loads = [land_source(con, unit(source, part), part, s, _progress(context, source.id), context.log.info,
+                                     limits.http_config()) for part in run_partitions(context, source)]
+                landed = {load.part: {f.file.path: f.rows for f in load.files} for load in loads}
+                yield land(s, loads)
+                del loads
             if staging_key in context.selected_asset_keys:
-                yield stage(context, con, s)
+                yield stage(context, con, s, landed)
+            del landed
             yield from checks.run(context, con, s)
 
-    def land(context: dg.AssetExecutionContext, con, s, limits: RunLimits) -> dg.MaterializeResult:
-        loads = [land_source(con, unit(source, part), part, s, _progress(context, source.id), context.log.info,
-                             limits.http_config()) for part in run_partitions(context, source)]
+    def land(s, loads: list) -> dg.MaterializeResult:
         files = [f for load in loads for f in load.files]
         downloaded = sum(t.downloaded for load in loads for t in load.tables)
         return dg.MaterializeResult(
@@ -106,12 +110,13 @@ def build_source_assets(source: catalog.Source, years: dg.PartitionsDefinition |
             },
         )
 
-    def stage(context: dg.AssetExecutionContext, con, s) -> dg.MaterializeResult:
+    def stage(context: dg.AssetExecutionContext, con, s, landed: dict) -> dg.MaterializeResult:
         live = s.live and source.live is not None
         scope = {a["area_code"] for a in catalog.scope_areas(s.scope, focus_id=s.focus_area)}
         matcher, resolver = MeasureMatcher(list(catalog.load_measures())), NameResolver(catalog.load_cbs_names())
         parts = list(run_partitions(context, source))
-        staged = [stage_part(con, unit(source, part), part, live, scope, matcher, resolver) for part in parts]
+        staged = [stage_part(con, unit(source, part), part, live, scope, matcher, resolver, landed.pop(part, None))
+                  for part in parts]
         # What was staged, counted where it lies (a national KWB is millions of rows: no frame of them here).
         mine, key = "FROM staging.observations WHERE source_id = ? AND list_contains(?, part)", [source.id,
                                                                                                [p or "" for p in parts]]

@@ -10,7 +10,7 @@ import duckdb
 
 from .. import catalog
 from ..settings import Settings
-from ..store.layout import replace_part, widen_raw_rows
+from ..store.layout import replace_part
 from .files import files_version, read_source_files
 from .http import HttpConfig
 from .live import Progress, fetch_live, live_dimensions, live_mappings, live_pages
@@ -41,16 +41,19 @@ def land_source(con: duckdb.DuckDBPyConnection, source: catalog.Source, part: st
         tables, files = [], read_source_files(source, s.snapshot_dir)
         version = files_version(files)
     con.execute("DELETE FROM raw.files WHERE source_id = ? AND (? IS NULL OR year = ?::INTEGER)", [source.id, part, part])
-    widen_raw_rows(con, max((f.rows.shape[1] for f in files), default=0))
-    frames = []
+    replace_part(con, "raw.rows", source.id, part)
     for f in files:
-        width = f.rows.shape[1]
-        frames.append(f.rows.assign(source_file=f.file.path, table_id=f.file.table_id, _row=range(len(f.rows))))
         con.execute("INSERT INTO raw.files BY NAME SELECT ? AS source_id, ? AS table_id, ? AS source_file, ? AS year, "
                     "? AS sha256, ? AS fetched_at, ? AS rows, ? AS width, ? AS origin, ? AS fetched_basis",
                     [source.id, f.file.table_id, f.file.path, f.file.year, f.sha256, f.fetched_at,
-                     len(f.rows) - 1, width, str(f.path), f.fetched_basis])
-    replace_part(con, "raw.rows", source.id, part, *frames)
+                     len(f.rows) - 1, f.rows.shape[1], str(f.path), f.fetched_basis])
+        con.register("_file", f.rows.assign(_row=range(len(f.rows))))
+        try:
+            con.execute(f"INSERT INTO raw.rows BY NAME SELECT ? AS source_id, ? AS part, ? AS table_id, ? AS source_file, "
+                        f"_row, [{', '.join(f.rows.columns)}]::VARCHAR[] AS cells FROM _file",
+                        [source.id, part or "", f.file.table_id, f.file.path])
+        finally:
+            con.unregister("_file")
     replace_part(con, "raw.http_pages", source.id, part, live_pages(source.id, tables))
     replace_part(con, "raw.odata_measures", source.id, part, live_mappings(source.id, tables))
     replace_part(con, "raw.odata_dimensions", source.id, part, live_dimensions(source.id, tables))

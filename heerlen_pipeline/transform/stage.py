@@ -15,14 +15,17 @@ from .staging import OBS_COLUMNS, SCHOOL_COLUMNS, Staged, bound_side, stage_inte
 
 
 def stage_part(con: duckdb.DuckDBPyConnection, source: catalog.Source, part: str | None, live: bool, scope: set[str],
-               matcher: MeasureMatcher, resolver: NameResolver) -> Staged:
+               matcher: MeasureMatcher, resolver: NameResolver, landed: dict[str, pd.DataFrame] | None = None) -> Staged:
     """Stage one source (or one year of it) from its raw rows into the staging tables; rows of areas
-    outside `scope` are counted, not kept."""
+    outside `scope` are counted, not kept. `landed` ({file path: rows}) are the rows the same step has just
+    written to raw.rows: the same frames that reading them back would give."""
     src = source.live_variant() if live else source
     of_part = "source_id = ? AND part = ?"
     key = [source.id, part or ""]
+    landed = landed or {}
     widths = dict(con.execute("SELECT source_file, width FROM raw.files WHERE source_id = ?", [source.id]).fetchall())
-    files = [(f, raw_rows(con, source.id, f.path, widths[f.path])) for f in src.files]
+    files = [(f, landed[f.path] if f.path in landed else raw_rows(con, source.id, f.path, widths[f.path]))
+             for f in src.files]
     key_maps = None
     if live:  # columns are OData keys, resolved through DataProperties when fetched
         mapping = read_frame(con, f"SELECT table_id, key, measure FROM raw.odata_measures WHERE {of_part} AND used", key)
@@ -56,7 +59,7 @@ def stage_part(con: duckdb.DuckDBPyConnection, source: catalog.Source, part: str
 
 def raw_rows(con: duckdb.DuckDBPyConnection, source_id: str, source_file: str, width: int) -> pd.DataFrame:
     """A landed file's rows as text columns c0..c<width-1>, in the order received."""
-    cols = ", ".join(f"c{i}" for i in range(width))
+    cols = ", ".join(f"cells[{i + 1}] AS c{i}" for i in range(width))
     return read_frame(con, f"SELECT {cols} FROM raw.rows WHERE source_id = ? AND source_file = ? ORDER BY _row",
                       [source_id, source_file])
 
