@@ -14,8 +14,8 @@ import pandas as pd
 
 from .tables import column_defs
 
-LAYOUT_VERSION = "3"  # 1: a table per source and year, views over them; 2: a table per kind; 3: raw.rows
-# holds a line's fields as a list
+# 1: a table per source and year, views over them; 2: a table per kind; 3: raw.rows holds a line's fields as a list
+LAYOUT_VERSION = "3"
 
 OBS_TYPES = {"area_code": "VARCHAR", "year": "BIGINT", "measure": "VARCHAR", "value": "DOUBLE", "unit": "VARCHAR",
              "status": "VARCHAR", "symbol": "VARCHAR", "source_id": "VARCHAR", "table_id": "VARCHAR",

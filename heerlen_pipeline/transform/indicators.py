@@ -427,7 +427,7 @@ def build_indicator_values(con: duckdb.DuckDBPyConnection, indicators: list[Indi
     uses = Counter(refs for ind in indicators for refs in dict.fromkeys(input_refs(ind)))
     inputs = {refs: f"{WORK}._input_{k}" for k, refs in enumerate(r for r, n in uses.items() if n > 1)}
     values = [f"{WORK}._values_{k}" for k in range(len(indicators))]
-    con.execute(f"DETACH DATABASE IF EXISTS {WORK}")  # left by a step that was killed
+    con.execute(f"DETACH DATABASE IF EXISTS {WORK}")  # by a step interrupted before its DETACH, in this process
     con.execute(f"ATTACH ':memory:' AS {WORK}")
     try:
         side_by_side(con, [

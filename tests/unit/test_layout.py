@@ -1,4 +1,5 @@
-"""The build database's layout: one table per kind, a partition replaced by delete-then-insert (made-up rows)."""
+"""The build database's layout: one table per kind, a partition replaced by delete-then-insert (made-up rows; one
+test lands a bundled source), and statements side by side."""
 
 import time
 
@@ -6,6 +7,10 @@ import duckdb
 import pandas as pd
 import pytest
 
+from heerlen_pipeline import catalog
+from heerlen_pipeline.settings import Settings
+from heerlen_pipeline.sources.headers import MeasureMatcher
+from heerlen_pipeline.sources.land import land_source
 from heerlen_pipeline.store.layout import (
     LAYOUT_VERSION,
     PER_SOURCE,
@@ -14,6 +19,8 @@ from heerlen_pipeline.store.layout import (
     replace_part,
 )
 from heerlen_pipeline.store.tables import side_by_side
+from heerlen_pipeline.transform.areas import NameResolver
+from heerlen_pipeline.transform.stage import raw_rows, stage_part
 
 
 def _obs(area: str, year: int, value: float) -> dict:
@@ -76,3 +83,23 @@ def test_side_by_side_runs_every_statement_and_stops_the_others_on_an_error(monk
                            "SELECT * FROM no_such_table"])
     assert time.monotonic() - started < 10
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'slow'").fetchone()[0] == 0
+
+
+def test_a_staging_run_of_its_own_reads_back_the_rows_landing_wrote(tmp_path):
+    """raw.rows keeps a line's fields as a list; staging without landing first (a UI selection of staging/<id>)
+    reads them back into the same frame the landing step hands over, and stages the same observations."""
+    settings = Settings.from_env(warehouse=tmp_path / "w" / "heerlen.duckdb")
+    source = catalog.load_sources()["politie_gemeente"]  # bundled: two StatLine exports of 2022-2024
+    matcher, resolver = MeasureMatcher(list(catalog.load_measures())), NameResolver(catalog.load_cbs_names())
+    scope = {a["area_code"] for a in catalog.scope_areas(settings.scope, focus_id=settings.focus_area)}
+    con = duckdb.connect()
+    ensure_layout(con)
+    load = land_source(con, source, None, settings, lambda *_a: None, lambda _m: None)
+    for f in load.files:
+        back = raw_rows(con, source.id, f.file.path, f.rows.shape[1])
+        assert back.values.tolist() == f.rows.values.tolist() and list(back.columns) == list(f.rows.columns)
+    observations = []
+    for landed in ({f.file.path: f.rows for f in load.files}, None):
+        stage_part(con, source, None, False, scope, matcher, resolver, landed)
+        observations.append(con.execute("SELECT * EXCLUDE (part) FROM staging.observations ORDER BY ALL").fetchall())
+    assert observations[0] == observations[1] and len(observations[0]) > 0
