@@ -70,7 +70,7 @@ def test_an_older_layout_is_rebuilt_with_a_line_as_a_list_of_fields(tmp_path):
 
 
 def test_side_by_side_runs_every_statement_and_stops_the_others_on_an_error(monkeypatch):
-    monkeypatch.setattr("os.cpu_count", lambda: 2)  # two cursors whatever the machine
+    monkeypatch.setattr("heerlen_pipeline.store.tables.cores", lambda: 2)  # two cursors whatever the machine
     con = duckdb.connect(config={"threads": 1})
     con.execute("ATTACH ':memory:' AS w")
     side_by_side(con, [f"CREATE TABLE w.t{k} AS SELECT {k} * 10 AS v" for k in range(5)])
