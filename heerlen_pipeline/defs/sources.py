@@ -87,14 +87,15 @@ def build_source_assets(source: catalog.Source, years: dg.PartitionsDefinition |
                 loads = [land_source(con, unit(source, part), part, s, _progress(context, source.id), context.log.info,
                                      limits.http_config()) for part in run_partitions(context, source)]
                 landed = {load.part: {f.file.path: f.rows for f in load.files} for load in loads}
-                yield land(s, loads)
+                yield raw_result(s, loads)
                 del loads
             if staging_key in context.selected_asset_keys:
                 yield stage(context, con, s, landed)
             del landed
             yield from checks.run(context, con, s)
 
-    def land(s, loads: list) -> dg.MaterializeResult:
+    def raw_result(s, loads: list) -> dg.MaterializeResult:
+        """raw/<id>'s materialisation: what the landings of this step brought."""
         files = [f for load in loads for f in load.files]
         downloaded = sum(t.downloaded for load in loads for t in load.tables)
         return dg.MaterializeResult(
