@@ -170,22 +170,31 @@ def year_over_year_jumps(con: duckdb.DuckDBPyConnection, table: str, indicators:
 def programme_wijken_complete(con: duckdb.DuckDBPyConnection, indicators: list[Indicator]) -> CheckOutcome:
     """Every wijk of each programme area has a row (published or suppressed) for each indicator input in
     every year another member wijk has one. A suppressed wijk lowers `coverage`, which is recorded; an
-    absent one means a source file lost a row."""
-    frames = []
-    for ind in indicators:
-        if ind.method.startswith("school"):
-            continue  # schools are placed by address; a wijk without a school is normal
-        measures = sorted({r.measure for r in ind.measure_refs()})
-        frames.append(con.execute("""
-            WITH have AS (SELECT DISTINCT area_code, year, measure FROM staging.observations WHERE list_contains(?, measure)
+    absent one means a source file lost a row. Absences are found per measure, once for all the indicators'
+    inputs (one scan of staging.observations), and listed per indicator that uses the measure."""
+    inputs = pd.DataFrame([(pos, ind.id, m) for pos, ind in enumerate(indicators)
+                           if not ind.method.startswith("school")  # placed by address: a wijk without a school is normal
+                           for m in sorted({r.measure for r in ind.measure_refs()})],
+                          columns=["_pos", "indicator_id", "measure"])
+    con.register("_inputs", inputs)
+    try:
+        bad = con.execute("""
+            WITH have AS (SELECT DISTINCT area_code, year, measure FROM staging.observations
+                          WHERE measure IN (SELECT measure FROM _inputs)
                           AND area_code IN (SELECT wijk_code FROM staging.area_members)),  -- only wijken are looked up
                  seen AS (SELECT DISTINCT m.definition, m.area_code, h.year, h.measure
-                          FROM have h JOIN staging.area_members m ON h.area_code = m.wijk_code)
-            SELECT ? AS indicator_id, s.definition, s.area_code AS programme_area, m.wijk_code AS absent_wijk, s.year, s.measure
-            FROM seen s JOIN staging.area_members m ON m.definition = s.definition AND m.area_code = s.area_code
-            LEFT JOIN have h ON h.area_code = m.wijk_code AND h.year = s.year AND h.measure = s.measure
-            WHERE h.area_code IS NULL""", [measures, ind.id]).df())
-    bad = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+                          FROM have h JOIN staging.area_members m ON h.area_code = m.wijk_code),
+                 absent AS (SELECT s.definition, s.area_code AS programme_area, m.wijk_code AS absent_wijk, s.year,
+                                   s.measure
+                            FROM seen s JOIN staging.area_members m ON m.definition = s.definition
+                                                                   AND m.area_code = s.area_code
+                            LEFT JOIN have h ON h.area_code = m.wijk_code AND h.year = s.year AND h.measure = s.measure
+                            WHERE h.area_code IS NULL)
+            SELECT i.indicator_id, a.definition, a.programme_area, a.absent_wijk, a.year, a.measure
+            FROM absent a JOIN _inputs i USING (measure)
+            ORDER BY i._pos, a.definition, a.programme_area, a.absent_wijk, a.year, a.measure""").df()
+    finally:
+        con.unregister("_inputs")
     return _outcome("programme_wijken_complete", "warn", bad, "every programme wijk is present for every input",
                     "programme-area inputs lack a member wijk's row")
 
