@@ -179,6 +179,15 @@ def source_checks(source: catalog.Source):
     def empty(con) -> bool:  # a live-only source in a snapshot run
         return not source.files and con.execute(f"SELECT count(*) FROM ({rows})").fetchall()[0][0] == 0
 
+    origins: dict[str, str] = {}  # this run's: the same for each of the step's checks, so looked up once
+
+    def origin(ctx: dg.AssetExecutionContext, con) -> str:
+        run_id = ctx.op_execution_context.run_id
+        if run_id not in origins:
+            origins.clear()
+            origins[run_id] = _origin(con, source.id)
+        return origins[run_id]
+
     def guarded(name: str, fn) -> Check:
         def check(context, con, settings):
             if empty(con):
@@ -200,22 +209,22 @@ def source_checks(source: catalog.Source):
         ("gx_staging_observations", "Great Expectations suite data_checks/staging_observations.json on the covering "
          "rows of quality/compact.py (per expectation severity: error blocks, warn reports).",
          guarded("gx_staging_observations", lambda ctx, con, s: suite_check(
-             ctx, con, key, "gx_staging_observations", table, "staging_observations", _origin(con, source.id),
+             ctx, con, key, "gx_staging_observations", table, "staging_observations", origin(ctx, con),
              rows))),
         ("observation_keys_unique", "ERROR: one staged row per area, year and measure (SQL on every row).",
          guarded("observation_keys_unique", lambda ctx, con, s: plain_check(ctx, con, key, checks.keys_unique(
-             con, "observation_keys_unique", rows, ("area_code", "year", "measure")), _origin(con, source.id)))),
+             con, "observation_keys_unique", rows, ("area_code", "year", "measure")), origin(ctx, con)))),
         ("rows_staged", f"ERROR: between 1 and {checks.MAX_STAGED_ROWS:,} rows staged (SQL).",
          guarded("rows_staged", lambda ctx, con, s: plain_check(
-             ctx, con, key, checks.rows_staged(con, source.id), _origin(con, source.id)))),
+             ctx, con, key, checks.rows_staged(con, source.id), origin(ctx, con)))),
         ("counts_reconcile_with_gemeente", "ERROR: the wijken add up to the published gemeente row within CBS rounding.",
          guarded("counts_reconcile_with_gemeente", lambda ctx, con, s: plain_check(
-             ctx, con, key, checks.counts_reconcile_with_gemeente(con, source.id, measures), _origin(con, source.id)))),
+             ctx, con, key, checks.counts_reconcile_with_gemeente(con, source.id, measures), origin(ctx, con)))),
         ("required_measures_present", "ERROR: every required measure resolved in every file or table.",
          guarded("required_measures_present", lambda ctx, con, s: plain_check(
-             ctx, con, key, checks.required_measures_present(con, source, files(con, s)), _origin(con, source.id)))),
+             ctx, con, key, checks.required_measures_present(con, source, files(con, s)), origin(ctx, con)))),
         ("no_rejected_cells", "WARN: every cell parsed; rejected ones are kept in rejected_rows with the reason.",
-         lambda ctx, con, s: plain_check(ctx, con, key, checks.no_rejected_cells(con, source.id), _origin(con, source.id))),
+         lambda ctx, con, s: plain_check(ctx, con, key, checks.no_rejected_cells(con, source.id), origin(ctx, con))),
     ])
 
 

@@ -459,7 +459,7 @@ def test_cli_writes_next_to_the_warehouse_by_default(warehouse, tmp_path, capsys
 def test_the_dagster_asset_wrote_the_report_in_the_pipeline_run(warehouse):
     from heerlen_pipeline.definitions import defs
 
-    node = defs.resolve_asset_graph().get(dg.AssetKey(["report", "index"]))
+    node = defs().resolve_asset_graph().get(dg.AssetKey(["report", "index"]))
     assert node.group_name == "marts" and dg.AssetKey(["publish", "warehouse"]) in node.parent_keys
     # the session's `heerlen run` materialized it next to the warehouse
     assert default_output(warehouse).stat().st_size > 100_000
