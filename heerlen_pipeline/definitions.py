@@ -26,6 +26,6 @@ def make_definitions(settings: Settings | None = None) -> dg.Definitions:
     )
 
 
-@dg.definitions  # built when a Dagster tool loads it, not when the CLI imports make_definitions (~0.3 s)
+@dg.definitions  # built when a Dagster tool loads it; the CLI imports make_definitions and builds them once, itself
 def defs() -> dg.Definitions:
     return make_definitions()
