@@ -14,8 +14,9 @@ import pandas as pd
 
 from .tables import column_defs
 
-# 1: a table per source and year, views over them; 2: a table per kind; 3: raw.rows holds a line's fields as a list
-LAYOUT_VERSION = "3"
+# 1: a table per source and year, views over them; 2: a table per kind; 3: raw.rows holds a line's fields as a list;
+# 4: theme tables in published order, marts.indicator_values a view over them
+LAYOUT_VERSION = "4"
 
 OBS_TYPES = {"area_code": "VARCHAR", "year": "BIGINT", "measure": "VARCHAR", "value": "DOUBLE", "unit": "VARCHAR",
              "status": "VARCHAR", "symbol": "VARCHAR", "source_id": "VARCHAR", "table_id": "VARCHAR",
@@ -72,7 +73,7 @@ def ensure_layout(con: duckdb.DuckDBPyConnection) -> None:
     if con.execute("SELECT max(version) FROM audit.layout").fetchall()[0][0] == LAYOUT_VERSION:
         return
     if con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name IN ('raw', 'staging')").fetchall()[0][0]:
-        for schema in ("raw", "staging", "indicators"):  # an older layout: rebuilt from the sources by the next run
+        for schema in ("raw", "staging", "indicators", "marts"):  # an older layout: rebuilt from the sources by the next run
             con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
             con.execute(f"CREATE SCHEMA {schema}")
     for table, types in PER_SOURCE.items():

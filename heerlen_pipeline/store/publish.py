@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from contextlib import nullcontext
 from pathlib import Path
 
 import duckdb
 
 from .. import catalog
-from .tables import all_cores, sql_literal
+from .tables import all_cores, sql_literal, threads
 
 # Analysts' DuckDB tools (CLI, DBeaver) from 1.4 on must be able to open the published file.
 STORAGE_VERSION = "v1.4.0"
@@ -46,7 +47,8 @@ def check_target(target: Path) -> None:
 
 
 def publish(con: duckdb.DuckDBPyConnection, target: Path) -> dict[str, int]:
-    """Copy the marts schema of the build DB into a new file and swap it in with one rename.
+    """Copy the marts schema of the build DB (its tables, and its views as tables) into a new file and swap it in
+    with one rename.
 
     Readers that have the old file open keep their consistent snapshot (the old inode); new connections
     see the new file. The Parquet twin is written completely into a directory of its own first, and
@@ -62,16 +64,17 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path) -> dict[str, int]:
     with hold(_lock_path(target), "publish of this warehouse"):
         check_target(target)
         remove_leftovers(target)
-        tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? "
-            "ORDER BY table_name", [PUBLISHED_SCHEMA]).fetchall()]
+        # Views too (marts.indicator_values reads the theme tables): each is published as a table of its rows.
+        relations = dict(con.execute(
+            "SELECT table_name, false FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = $s "
+            "UNION ALL SELECT view_name, true FROM duckdb_views() WHERE database_name = current_database() "
+            "AND schema_name = $s AND NOT internal ORDER BY 1", {"s": PUBLISHED_SCHEMA}).fetchall())
         tag = uuid.uuid4().hex[:8]
         tmp = target.with_name(f".{target.name}.{tag}.tmp")
         staged = target.parent / f"{PARQUET_PREFIX}{tag}"
         try:
             with all_cores(con):  # copies: the same rows in the same order on any number of threads
-                counts = _write_copy(con, tables, tmp)
-                export_parquet(con, tables, staged)
+                counts = _write_copy(con, relations, tmp, staged)
             os.replace(tmp, target)  # the warehouse: one rename
             link_parquet(staged, target.parent / "parquet")  # its Parquet twin: one rename (of a symlink)
         finally:
@@ -89,30 +92,36 @@ def _lock_path(target: Path) -> Path:
     return target.with_name(f".{target.name}.lock")
 
 
-def _write_copy(con: duckdb.DuckDBPyConnection, tables: list[str], tmp: Path) -> dict[str, int]:
+def _write_copy(con: duckdb.DuckDBPyConnection, relations: dict[str, bool], tmp: Path, parquet: Path) -> dict[str, int]:
+    """The new warehouse file `tmp` from the marts (`relations`: name -> is a view), and its Parquet twin in the new
+    directory `parquet`, exported from the copy."""
     counts, docs = {}, catalog.load_warehouse_docs()
     con.execute(f"ATTACH {sql_literal(tmp)} AS pub (STORAGE_VERSION {sql_literal(STORAGE_VERSION)})")
     try:
         con.execute(f"CREATE SCHEMA pub.{PUBLISHED_SCHEMA}")
-        for t in tables:
-            con.execute(f"CREATE TABLE pub.{PUBLISHED_SCHEMA}.{t} AS SELECT * FROM {PUBLISHED_SCHEMA}.{t}")
+        for t, view in relations.items():
+            # A view's UNION ALL keeps the order of its parts on one thread only; a table's rows keep it on any.
+            with threads(con, 1) if view else nullcontext():
+                con.execute(f"CREATE TABLE pub.{PUBLISHED_SCHEMA}.{t} AS SELECT * FROM {PUBLISHED_SCHEMA}.{t}")
             counts[t] = con.execute(f"SELECT count(*) FROM pub.{PUBLISHED_SCHEMA}.{t}").fetchall()[0][0]
             doc = docs.get(t, {})
             if doc.get("description"):
                 con.execute(f"COMMENT ON TABLE pub.{PUBLISHED_SCHEMA}.{t} IS {sql_literal(doc['description'])}")
             for column, text in doc.get("columns", {}).items():
                 con.execute(f"COMMENT ON COLUMN pub.{PUBLISHED_SCHEMA}.{t}.{column} IS {sql_literal(text)}")
+        export_parquet(con, list(relations), parquet, f"pub.{PUBLISHED_SCHEMA}")
     finally:
         con.execute("DETACH pub")
     return counts
 
 
-def export_parquet(con: duckdb.DuckDBPyConnection, tables: list[str], directory: Path) -> None:
-    """Every published table as <directory>/<table>.parquet, for tools that cannot read DuckDB (R, Power BI,
-    Excel). `directory` is new and private until link_parquet points `parquet/` at it."""
+def export_parquet(con: duckdb.DuckDBPyConnection, tables: list[str], directory: Path,
+                   schema: str = PUBLISHED_SCHEMA) -> None:
+    """Every published table (of `schema`) as <directory>/<table>.parquet, for tools that cannot read DuckDB (R,
+    Power BI, Excel). `directory` is new and private until link_parquet points `parquet/` at it."""
     directory.mkdir(parents=True)
     for t in tables:
-        con.execute(f"COPY {PUBLISHED_SCHEMA}.{t} TO {sql_literal(directory / f'{t}.parquet')} "
+        con.execute(f"COPY {schema}.{t} TO {sql_literal(directory / f'{t}.parquet')} "
                     "(FORMAT parquet, COMPRESSION zstd)")
 
 

@@ -38,17 +38,22 @@ def transaction(con: duckdb.DuckDBPyConnection):
     con.commit()
 
 
-@contextmanager
 def all_cores(con: duckdb.DuckDBPyConnection):
     """Every core for statements that copy or sort rows, and compute nothing: their result does not depend on
     the order in which threads finish, as a float sum's last digit would (the build runs on one thread for
     that). Writing a national build's 3.9 million indicator values takes 4.4 s on one thread, 2.4 s on two."""
-    (threads,) = con.execute("SELECT current_setting('threads')").fetchone()
-    con.execute(f"SET threads = {cores()}")
+    return threads(con, cores())
+
+
+@contextmanager
+def threads(con: duckdb.DuckDBPyConnection, n: int):
+    """`n` threads for the statements inside, then those set before."""
+    (before,) = con.execute("SELECT current_setting('threads')").fetchone()
+    con.execute(f"SET threads = {n}")
     try:
         yield con
     finally:
-        con.execute(f"SET threads = {threads}")
+        con.execute(f"SET threads = {before}")
 
 
 SIDE_BY_SIDE_MAX = 4  # statements at once, whatever the cores: each holds its own intermediate results

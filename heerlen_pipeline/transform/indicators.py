@@ -424,8 +424,8 @@ def build_indicator_values(con: duckdb.DuckDBPyConnection, indicators: list[Indi
     once (1.5 GB for werken's ten over the national areas, against 0.4 GB one at a time). A measure sum that
     several of them read (a shared denominator), and the member wijken's population, are computed once first.
     Both steps run side by side on every core (store.tables.side_by_side) into an in-memory database `WORK`; each
-    statement on one thread, so the values are those it gives alone. The theme's table is then written from there
-    in the indicators' order."""
+    statement on one thread, so the values are those it gives alone. The theme's table is then written from there,
+    sorted as published."""
     shared = shared_measures(con)
     for ind in indicators:
         check_inputs(con, ind, shared)
@@ -443,10 +443,12 @@ def build_indicator_values(con: duckdb.DuckDBPyConnection, indicators: list[Indi
             *(f"CREATE TABLE {name} AS {measure_sql(refs, facts)}" for refs, name in inputs.items())])
         side_by_side(con, [f"CREATE TABLE {name} AS {indicator_sql(ind, facts, inputs)}"
                            for name, ind in zip(values, indicators, strict=True)])
-        with transaction(con), all_cores(con):  # copies, in order
+        # In published order (indicator_id, area_code, year; a programme area once per definition): the marts read
+        # the theme tables in the order they are stored, and publish writes them without sorting again.
+        with transaction(con), all_cores(con):  # copies and sorts on unique keys: the same order on any threads
             con.execute(f"CREATE OR REPLACE TABLE {table} ({column_defs(VALUE_TYPES)})")
-            for name in values:
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {name}")
+            for _id, name in sorted(zip((ind.id for ind in indicators), values, strict=True)):
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {name} ORDER BY area_code, year, definition")
     finally:
         con.execute(f"DETACH DATABASE {WORK}")
     return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]

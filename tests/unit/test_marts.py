@@ -1,14 +1,14 @@
-"""The marts' own arithmetic, on made-up indicator ids and row counts (no source's data)."""
+"""The marts' own arithmetic, on made-up indicator ids (no source's data)."""
 
 from __future__ import annotations
 
-from heerlen_pipeline.transform.marts import SORT_ROWS, _sort_batches
+from heerlen_pipeline.transform.marts import _theme_runs
 
 
-def test_indicator_values_are_sorted_in_batches_of_one_theme_table_up_to_sort_rows():
-    """In code-point order: A-1 and A-2 (40,000 + 200,000 = 240,000 <= 250,000) together; A-3 would make 260,000, so
-    it starts a batch, which A-4 joins (20,000 + 1); B-1 is another table; C-1 alone exceeds the limit."""
-    assert SORT_ROWS == 250_000
-    rows = {"B-1": ("b", 100_000), "A-2": ("a", 200_000), "A-1": ("a", 40_000), "A-3": ("a", 20_000),
-            "C-1": ("c", 300_000), "A-4": ("a", 1)}
-    assert _sort_batches(rows) == [("a", ["A-1", "A-2"]), ("a", ["A-3", "A-4"]), ("b", ["B-1"]), ("c", ["C-1"])]
+def test_indicator_values_are_read_in_runs_of_consecutive_indicators_of_one_theme_table():
+    """Code-point order: A-1, A-2 (theme a), B-1 (b), B-10 (a: "B-10" < "B-2"), B-2 (b). The ids of a and b interleave,
+    so a is read twice: four runs, which give every indicator once and in that order."""
+    theme_of = {"B-2": "b", "A-2": "a", "B-10": "a", "A-1": "a", "B-1": "b"}
+    runs = _theme_runs(theme_of)
+    assert runs == [("a", ["A-1", "A-2"]), ("b", ["B-1"]), ("a", ["B-10"]), ("b", ["B-2"])]
+    assert [i for _theme, ids in runs for i in ids] == sorted(theme_of)
