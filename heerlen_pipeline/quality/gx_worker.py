@@ -50,11 +50,11 @@ def stop() -> None:
         process, conn = _worker
         _worker = None
         _unread = False
-        conn.close()
-        # At once, idle or not: it holds no file and nothing of it is kept. A run that ended within seconds (blocked
-        # at staging) used to give the worker, still importing GX, a second to exit before terminating it.
-        process.terminate()
-        process.join(5)
+        conn.close()  # an idle worker sees the pipe close and exits cleanly, releasing what it holds
+        process.join(1)
+        if process.is_alive():  # busy (importing GX, validating): at once
+            process.terminate()
+            process.join(5)
 
 
 def validate(frame: pd.DataFrame, suite: dict) -> list[ExpectationOutcome]:
