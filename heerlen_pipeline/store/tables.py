@@ -39,9 +39,9 @@ def transaction(con: duckdb.DuckDBPyConnection):
 
 
 def all_cores(con: duckdb.DuckDBPyConnection):
-    """Every core for statements that copy, sort or count rows, and compute nothing else: their result does not
-    depend on the order in which threads finish, as a float sum's last digit would (the build runs on one thread
-    for that). Writing a national build's 3.9 million indicator values takes 4.4 s on one thread, 2.4 s on two."""
+    """Every core for statements that copy or sort rows, and compute nothing: their result does not depend on
+    the order in which threads finish, as a float sum's last digit would (the build runs on one thread for
+    that). Writing a national build's 3.9 million indicator values takes 4.4 s on one thread, 2.4 s on two."""
     return threads(con, cores())
 
 
