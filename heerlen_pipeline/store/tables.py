@@ -56,7 +56,7 @@ def threads(con: duckdb.DuckDBPyConnection, n: int):
         con.execute(f"SET threads = {before}")
 
 
-SIDE_BY_SIDE_MAX = 4  # statements at once, whatever the cores: each holds its own intermediate results
+SIDE_BY_SIDE_MAX = 4  # tasks at once, whatever the cores: each holds its own intermediate results
 
 
 def cores() -> int:
@@ -67,28 +67,32 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def side_by_side(con: duckdb.DuckDBPyConnection, statements: list[str]) -> None:
-    """Run independent statements at once, one per core, each on a cursor of its own (DuckDB lets go of the GIL
-    while it works). Each statement still runs on one thread, so its result is the one it gives alone, to the last
-    digit of a float sum; only statements overlap. On an error or an interrupt the others are stopped first."""
-    workers = min(cores(), SIDE_BY_SIDE_MAX, len(statements))
+def side_by_side(con: duckdb.DuckDBPyConnection, tasks: list) -> list:
+    """Run independent tasks at once, one per core, each on a cursor of its own (DuckDB lets go of the GIL while it
+    works), and return their results in the order given. A task is a statement, or a function of a cursor that runs
+    several (its TEMP tables and registered frames are the cursor's own). Each statement still runs on one thread,
+    so its result is the one it gives alone, to the last digit of a float sum; only tasks overlap. On an error or
+    an interrupt the others are stopped first."""
+    def run(cursor: duckdb.DuckDBPyConnection, task):
+        return cursor.execute(task) if isinstance(task, str) else task(cursor)
+
+    workers = min(cores(), SIDE_BY_SIDE_MAX, len(tasks))
     if workers <= 1:
-        for sql in statements:
-            con.execute(sql)
-        return
-    todo: queue.SimpleQueue[str] = queue.SimpleQueue()
-    for sql in statements:
-        todo.put(sql)
+        return [run(con, task) for task in tasks]
+    todo: queue.SimpleQueue[tuple[int, object]] = queue.SimpleQueue()
+    for item in enumerate(tasks):
+        todo.put(item)
+    results: list = [None] * len(tasks)
     stop = threading.Event()
     cursors = [con.cursor() for _ in range(workers)]
 
     def work(cursor: duckdb.DuckDBPyConnection) -> None:
         while not stop.is_set():
             try:
-                sql = todo.get_nowait()
+                k, task = todo.get_nowait()
             except queue.Empty:
                 return
-            cursor.execute(sql)
+            results[k] = run(cursor, task)
 
     try:
         with ThreadPoolExecutor(workers, thread_name_prefix="duckdb") as pool:
@@ -106,6 +110,7 @@ def side_by_side(con: duckdb.DuckDBPyConnection, statements: list[str]) -> None:
     finally:
         for c in cursors:
             c.close()
+    return results
 
 
 def column_defs(types: dict[str, str]) -> str:

@@ -9,7 +9,7 @@ import pandas as pd
 from .. import catalog
 from ..sources.headers import MeasureMatcher
 from ..store.layout import replace_part
-from ..store.tables import all_cores, read_frame, sql_literal, write_frame
+from ..store.tables import read_frame, sql_literal, write_frame
 from .areas import NameResolver, areas_frame, programme_members
 from .staging import OBS_COLUMNS, SCHOOL_COLUMNS, Staged, bound_side, stage_intervals, stage_source
 
@@ -33,9 +33,9 @@ def stage_part(con: duckdb.DuckDBPyConnection, source: catalog.Source, part: str
     staged = stage_source(src, files, matcher, scope, resolver, key_maps, con)
     replace_part(con, "staging.observations", source.id, part)
     if staged.observations_sql:  # staged in this connection: written from there, no frame in between
-        with all_cores(con):  # a copy: the same rows in the same order on any number of threads
-            con.execute(f"INSERT INTO staging.observations BY NAME SELECT *, ? AS part FROM ({staged.observations_sql})",
-                        [part or ""])  # observations_sql names the source already
+        # On this connection's one thread: the years of a source are staged side by side (defs/sources.py).
+        con.execute(f"INSERT INTO staging.observations BY NAME SELECT *, ? AS part FROM ({staged.observations_sql})",
+                    [part or ""])  # observations_sql names the source already
         con.execute("DROP TABLE _obs")  # the next part stages into a new one; from now on they are read from here:
         staged.observations_sql = (f"SELECT {', '.join(OBS_COLUMNS)} FROM staging.observations "
                                    f"WHERE source_id = {sql_literal(source.id)} AND part = {sql_literal(part or '')}")
