@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -31,6 +32,9 @@ def env_seconds(name: str, default: float, *, above_zero: bool = False) -> float
     return seconds
 
 
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*[KMGT]i?B", re.IGNORECASE)  # as DuckDB's memory_limit takes it
+
+
 def _env(name: str, default):
     return field(default=default, metadata={"env": name})
 
@@ -51,6 +55,8 @@ class Limits:
     lock_timeout: float = _env("HEERLEN_LOCK_TIMEOUT", 3600.0)  # a second run waits this long for the first
     query_timeout: float = _env("HEERLEN_QUERY_TIMEOUT", 60.0)  # per statement of `heerlen query`
     query_memory_limit: str = _env("HEERLEN_QUERY_MEMORY_LIMIT", "2GB")
+    # DuckDB's memory in the build database; past it, DuckDB spills to a temporary file next to it
+    build_memory_limit: str = _env("HEERLEN_BUILD_MEMORY_LIMIT", "1GB")
     alert_log: str = _env("HEERLEN_ALERT_LOG", "")  # empty: alerts.jsonl next to the warehouse
     alert_webhook_url: str = _env("HEERLEN_ALERT_WEBHOOK_URL", "")  # a secret: never shown, only its variable
     webserver_url: str = _env("DAGSTER_WEBSERVER_URL", "")  # for run links in alerts
@@ -69,6 +75,8 @@ class Limits:
                 values[f.name] = int(raw)
             else:
                 values[f.name] = os.environ.get(name) or f.default
+                if f.name.endswith("_memory_limit") and not _MEMORY.fullmatch(values[f.name]):
+                    raise ValueError(f"{name} must be an amount of memory such as 2GB or 512MB, not {values[f.name]!r}")
         return cls(**values)
 
     @staticmethod

@@ -86,6 +86,7 @@ def test_directories_follow_a_warehouse_given_on_the_command_line(tmp_path, monk
     (["--focus-area", "atlantis"], {}, ["unknown focus area 'atlantis'", "heerlen-noord, rotterdam-zuid"]),
     ([], {"HEERLEN_HTTP_RETRIES": "many"}, ["HEERLEN_HTTP_RETRIES must be a whole number", "'many'"]),
     ([], {"HEERLEN_SOURCE_BUDGET": "-1"}, ["HEERLEN_SOURCE_BUDGET must be a number of seconds above 0", "'-1'"]),
+    ([], {"HEERLEN_BUILD_MEMORY_LIMIT": "lots"}, ["HEERLEN_BUILD_MEMORY_LIMIT must be an amount of memory", "'lots'"]),
     (["--focus-area", "rotterdam-zuid", "--area-definition", "spoorlijn"], {},
      ["unknown area definition 'spoorlijn' of focus area rotterdam-zuid", "choose one of gebieden"]),
 ])
