@@ -85,6 +85,25 @@ def test_side_by_side_runs_every_statement_and_stops_the_others_on_an_error(monk
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'slow'").fetchone()[0] == 0
 
 
+def test_side_by_side_runs_functions_of_a_cursor_and_returns_their_results_in_order(monkeypatch):
+    """A task may be a function of a cursor (a year of a source staged, a SQL check): each cursor has TEMP tables
+    of its own, so five tasks may each fill one named `_obs` (as stage_source does) without meeting the others'."""
+    monkeypatch.setattr("heerlen_pipeline.store.tables.cores", lambda: 2)
+    con = duckdb.connect(config={"threads": 1})
+    con.execute("CREATE TABLE kept (k INTEGER, n BIGINT)")
+
+    def task(cur, k: int) -> int:
+        cur.execute("CREATE OR REPLACE TEMP TABLE _obs AS SELECT range AS v FROM range(?)", [k * 1000])
+        cur.execute("INSERT INTO kept SELECT ?, count(*) FROM _obs", [k])
+        return cur.execute("SELECT sum(v) FROM _obs").fetchone()[0]
+
+    results = side_by_side(con, [lambda cur, k=k: task(cur, k) for k in range(1, 6)])
+    # sum(0 .. n-1) = n(n-1)/2 for n = 1000, ..., 5000: 499,500; 1,999,000; 4,498,500; 7,998,000; 12,497,500
+    assert results == [499_500, 1_999_000, 4_498_500, 7_998_000, 12_497_500]
+    assert con.execute("SELECT k, n FROM kept ORDER BY k").fetchall() == [(k, k * 1000) for k in range(1, 6)]
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_obs'").fetchone()[0] == 0
+
+
 def test_a_staging_run_of_its_own_reads_back_the_rows_landing_wrote(tmp_path):
     """raw.rows keeps a line's fields as a list; staging without landing first (a UI selection of staging/<id>)
     reads them back into the same frame the landing step hands over, and stages the same observations."""
