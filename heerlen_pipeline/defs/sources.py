@@ -119,7 +119,7 @@ def build_source_assets(source: catalog.Source, years: dg.PartitionsDefinition |
         parts = list(run_partitions(context, source))
 
         def stage_year(cur, part: str | None, rows: dict | None):
-            return stage_part(cur, unit(source, part), part, live, scope, matcher, resolver, rows, alone=len(parts) == 1)
+            return stage_part(cur, unit(source, part), part, live, scope, matcher, resolver, rows)
 
         # The years side by side, one per core, each on a DuckDB cursor of its own: with a national KWB's ten years
         # of 470,000 cells each, its step took 15.3 s instead of 19.5 s.

@@ -6,7 +6,7 @@ import os
 import queue
 import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -41,8 +41,10 @@ def transaction(con: duckdb.DuckDBPyConnection):
 def all_cores(con: duckdb.DuckDBPyConnection):
     """Every core for statements that copy or sort rows, and compute nothing: their result does not depend on
     the order in which threads finish, as a float sum's last digit would (the build runs on one thread for
-    that). Writing a national build's 3.9 million indicator values takes 4.4 s on one thread, 2.4 s on two."""
-    return threads(con, cores())
+    that). Writing a national build's 3.9 million indicator values takes 4.4 s on one thread, 2.4 s on two.
+    Not while tasks run side by side: `SET threads` is the database's, so one task's setting would be another's
+    (they use the cores by running at once)."""
+    return nullcontext(con) if _beside.is_set() else threads(con, cores())
 
 
 @contextmanager
@@ -57,6 +59,7 @@ def threads(con: duckdb.DuckDBPyConnection, n: int):
 
 
 SIDE_BY_SIDE_MAX = 4  # tasks at once, whatever the cores: each holds its own intermediate results
+_beside = threading.Event()  # set while side_by_side runs tasks at once (all_cores then leaves the threads alone)
 
 
 def cores() -> int:
@@ -85,6 +88,7 @@ def side_by_side(con: duckdb.DuckDBPyConnection, tasks: list) -> list:
     results: list = [None] * len(tasks)
     stop = threading.Event()
     cursors = [con.cursor() for _ in range(workers)]
+    _beside.set()
 
     def work(cursor: duckdb.DuckDBPyConnection) -> None:
         while not stop.is_set():
@@ -108,6 +112,7 @@ def side_by_side(con: duckdb.DuckDBPyConnection, tasks: list) -> list:
                     wait(futures, timeout=0.1)
                 raise
     finally:
+        _beside.clear()
         for c in cursors:
             c.close()
     return results
