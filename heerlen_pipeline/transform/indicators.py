@@ -444,11 +444,14 @@ def build_indicator_values(con: duckdb.DuckDBPyConnection, indicators: list[Indi
         side_by_side(con, [f"CREATE TABLE {name} AS {indicator_sql(ind, facts, inputs)}"
                            for name, ind in zip(values, indicators, strict=True)])
         # In published order (indicator_id, area_code, year; a programme area once per definition): the marts read
-        # the theme tables in the order they are stored, and publish writes them without sorting again.
+        # the theme tables in the order they are stored, and publish writes them without sorting again. One sorted
+        # INSERT, not one per indicator: each of those ended in a part-filled row group, and DuckDB's next checkpoint
+        # merged them by rewriting the table (werken's 1.58 million national values: 1.8 s more, 30 MB more file).
         with transaction(con), all_cores(con):  # copies and sorts on unique keys: the same order on any threads
             con.execute(f"CREATE OR REPLACE TABLE {table} ({column_defs(VALUE_TYPES)})")
-            for _id, name in sorted(zip((ind.id for ind in indicators), values, strict=True)):
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {name} ORDER BY area_code, year, definition")
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ("
+                        + " UNION ALL BY NAME ".join(f"SELECT * FROM {name}" for name in values)
+                        + ") ORDER BY indicator_id, area_code, year, definition")
     finally:
         con.execute(f"DETACH DATABASE {WORK}")
     return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
