@@ -172,10 +172,10 @@ class Checks:
         def on(cursor: duckdb.DuckDBPyConnection, fn: Check) -> dg.AssetCheckResult:
             return fn(context, cursor, settings)
 
-        done = dict(zip([name for name, _fn in plain], side_by_side(con, [partial(on, fn=fn) for _name, fn in plain]),
-                        strict=True))
+        done = {**suites, **dict(zip([name for name, _fn in plain],
+                                     side_by_side(con, [partial(on, fn=fn) for _name, fn in plain]), strict=True))}
         for name, _fn in selected:
-            result = done[name] if name in done else suites[name]
+            result = done[name]
             yield result if isinstance(result, dg.AssetCheckResult) else result()
 
 
